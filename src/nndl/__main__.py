@@ -1,0 +1,5 @@
+import sys
+
+from nndl.cli.main import main
+
+sys.exit(main())

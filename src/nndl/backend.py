@@ -1,0 +1,81 @@
+"""The array backend: one handle, ``xp``, that all array code in nndl goes through.
+
+``xp`` is NumPy unless the environment variable ``NNDL_BACKEND=cupy`` is set before
+nndl is imported, in which case it is CuPy (same API, arrays on the GPU).  Library
+code writes ``xp.exp(z)``, never ``numpy.exp(z)``, so a GPU backend drops in without
+touching the mathematics.  Data loading, saving and plotting work on host (NumPy)
+arrays and convert with :func:`to_device` / :func:`to_numpy` at the boundary.
+
+BLAS threads
+------------
+On a small machine the BLAS thread pool can hurt: the matrix products of a dense
+net with mini-batches of 10 are tiny, and two OpenBLAS threads fighting another busy
+process made them 20-70x slower here.  :func:`blas_threads` limits the pool for a
+block of code; the trainer uses it with :func:`auto_threads`.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+
+import numpy
+
+from nndl.errors import NndlError
+
+BACKEND = os.environ.get("NNDL_BACKEND", "numpy").strip().lower()
+
+if BACKEND == "numpy":
+    xp = numpy
+elif BACKEND == "cupy":  # pragma: no cover - needs a GPU
+    try:
+        import cupy as xp  # type: ignore[no-redef]
+    except ImportError as exc:
+        raise NndlError("NNDL_BACKEND=cupy but CuPy is not installed (pip install cupy-cuda12x)") from exc
+else:
+    raise NndlError(f"NNDL_BACKEND={BACKEND!r} is not a backend; use 'numpy' or 'cupy'")
+
+#: Default floating-point type of parameters and activations.
+FLOAT = numpy.float32
+
+
+def to_numpy(a):
+    """Return ``a`` as a NumPy array on the host (a no-op for the NumPy backend)."""
+    if xp is numpy:
+        return numpy.asarray(a)
+    return xp.asnumpy(a)  # pragma: no cover
+
+
+def to_device(a, dtype=None):
+    """Return host array ``a`` as an ``xp`` array (a no-op for NumPy if the dtype matches)."""
+    return xp.asarray(a, dtype=dtype)
+
+
+@contextlib.contextmanager
+def blas_threads(n: int | None):
+    """Limit the BLAS thread pool to ``n`` threads inside the ``with`` block.
+
+    ``None`` leaves the pool as it is.  Uses threadpoolctl, which knows OpenBLAS,
+    MKL and BLIS; if it is not installed the block runs unchanged.
+    """
+    if n is None or xp is not numpy:
+        yield
+        return
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is a core dependency
+        yield
+        return
+    with threadpool_limits(limits=int(n), user_api="blas"):
+        yield
+
+
+def auto_threads(flops_per_product: float) -> int:
+    """Pick a BLAS thread count for matrix products of about ``flops_per_product`` FLOPs.
+
+    Below about 10 MFLOP a product finishes in well under a millisecond on one core,
+    and waking a second thread costs more than it saves (and much more when the
+    other core is busy).  Bigger products (conv nets, large batches) use every core.
+    """
+    if flops_per_product < 1.0e7:
+        return 1
+    return os.cpu_count() or 1

@@ -1,0 +1,30 @@
+"""Where the trainer's mini-batches come from.
+
+The trainer asks a *batch source* for ``len(source)`` and for ``source.batch(idx, rng)``
+with an array of example indices; it never touches the whole data set, so nothing is
+copied per epoch.  :class:`ArrayBatches` gathers rows of arrays already in memory;
+other sources (expanded or augmented MNIST) make their examples on the fly.
+"""
+from __future__ import annotations
+
+from nndl.backend import to_device
+from nndl.errors import NndlError
+
+
+class ArrayBatches:
+    """Mini-batches gathered from in-memory arrays ``x`` (N, ...) and integer labels ``y`` (N,)."""
+
+    def __init__(self, x, y, dtype=None):
+        if len(x) != len(y):
+            raise NndlError(f"{len(x)} examples but {len(y)} labels")
+        if len(x) == 0:
+            raise NndlError("the training data are empty")
+        self.x = to_device(x, dtype)
+        self.y = to_device(y)
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    def batch(self, idx, rng=None):
+        """Examples ``idx`` as (inputs, labels); a gather of m rows, not a copy of the set."""
+        return self.x[idx], self.y[idx]

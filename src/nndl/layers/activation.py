@@ -1,0 +1,34 @@
+"""An activation on its own, for places where no dense or conv layer carries one.
+
+Dense and conv layers apply their own σ (so the dense layer shows all four backprop
+equations).  A standalone ``Activation`` layer is for an activation that follows
+something else, e.g. pooling:  a = σ(x),  ∂C/∂x = ∂C/∂a ⊙ σ'(x).
+"""
+from __future__ import annotations
+
+from nndl.activations import get_activation
+from nndl.layers.base import Layer, register_layer
+
+
+@register_layer
+class ActivationLayer(Layer):
+    """a = σ(x), elementwise (softmax: over the last axis)."""
+
+    type = "activation"
+
+    def __init__(self, activation="relu"):
+        super().__init__()
+        self.activation = get_activation(activation)
+
+    def forward(self, x, training=False):
+        self.x = x
+        self.a = self.activation.forward(x)
+        return self.a
+
+    def backward(self, grad):
+        if not self.needs_input_grad:
+            return None
+        return self.activation.backward(self.x, self.a, grad)
+
+    def config(self):
+        return {"type": self.type, "activation": self.activation.config()}

@@ -1,0 +1,55 @@
+"""Dropout (chapter 3): randomly silence neurons while training.
+
+Inverted dropout: in training each input is kept with probability 1 − p and the kept
+ones are scaled by 1/(1 − p), so the expected activation is unchanged and inference
+needs no rescaling (the book halves the outgoing weights afterwards instead — the
+same network in expectation):
+
+    training:   a = x ⊙ m / (1 − p),   m_i ~ Bernoulli(1 − p)
+    inference:  a = x
+    backward:   ∂C/∂x = ∂C/∂a ⊙ m / (1 − p)
+
+The mask is drawn from the network's seeded generator.  Setting ``fixed_mask = True``
+reuses the last mask (gradient checks need the same mask for every evaluation).
+"""
+from __future__ import annotations
+
+from nndl.backend import FLOAT, to_device
+from nndl.errors import NndlError
+from nndl.layers.base import Layer, register_layer
+
+
+@register_layer
+class Dropout(Layer):
+    """Drop each input with probability ``p`` during training."""
+
+    type = "dropout"
+
+    def __init__(self, p: float = 0.5):
+        super().__init__()
+        if not 0.0 <= float(p) < 1.0:
+            raise NndlError(f"dropout probability p={p} must be in [0, 1)")
+        self.p = float(p)
+        self.mask = None
+        self.fixed_mask = False
+
+    def build(self, input_shape, rng, dtype=FLOAT):
+        self.rng = rng
+        return super().build(input_shape, rng, dtype)
+
+    def forward(self, x, training=False):
+        if not training or self.p == 0.0:
+            self.mask = None
+            return x
+        if not (self.fixed_mask and self.mask is not None and self.mask.shape == x.shape):
+            keep = self.rng.random(x.shape, dtype=x.dtype if x.dtype.kind == "f" else FLOAT) >= self.p
+            self.mask = to_device(keep, x.dtype) * x.dtype.type(1.0 / (1.0 - self.p))
+        return x * self.mask
+
+    def backward(self, grad):
+        if self.mask is None:
+            return grad
+        return grad * self.mask
+
+    def config(self):
+        return {"type": self.type, "p": self.p}
