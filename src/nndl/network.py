@@ -61,8 +61,8 @@ class Network:
                    init="default", dropout: float = 0.0, seed: int = 0, dtype=FLOAT) -> "Network":
         """The book's ``Network([784, 30, 10])``: dense layers of the given sizes.
 
-        ``output_activation`` defaults to softmax for the log-likelihood cost and to
-        ``activation`` otherwise.  ``dropout`` > 0 puts a dropout layer after every
+        ``output_activation`` defaults to softmax for the log-likelihood cost, sigmoid
+        for cross-entropy (its outputs must lie in (0, 1)) and ``activation`` otherwise.  ``dropout`` > 0 puts a dropout layer after every
         hidden layer.
         """
         sizes = [int(s) for s in sizes]
@@ -70,7 +70,7 @@ class Network:
             raise NndlError(f"layer sizes {sizes} must be at least two positive numbers, input first")
         cost = get_cost(cost)
         if output_activation is None:
-            output_activation = "softmax" if cost.name == "log_likelihood" else activation
+            output_activation = {"log_likelihood": "softmax", "cross_entropy": "sigmoid"}.get(cost.name, activation)
         layers: list[Layer] = []
         for n in sizes[1:-1]:
             layers.append(Dense(n, activation=activation, init=init))

@@ -14,6 +14,8 @@ The contract (batch-major: the first axis of every array is the mini-batch):
     nobody needs the gradient with respect to the data).
 ``params``
     The :class:`Parameter` objects an optimizer updates.
+``buffers``
+    Non-trainable state saved with the model (e.g. running averages), name → array.
 ``config() -> dict``
     The JSON-able constructor arguments, with ``"type"``, so a saved model can be rebuilt.
 
@@ -79,6 +81,11 @@ class Layer:
     @property
     def params(self) -> list[Parameter]:
         return []
+
+    @property
+    def buffers(self) -> dict:
+        """Non-trainable arrays saved with the model (batch norm's running averages); name → array."""
+        return {}
 
     # -- passes -----------------------------------------------------------------------
     def forward(self, x, training: bool = False):

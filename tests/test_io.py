@@ -1,0 +1,101 @@
+"""Saving and loading: round trips, bad files, checkpoints that resume exactly."""
+import json
+
+import numpy as np
+import pytest
+
+from nndl import io
+from nndl.errors import NndlError
+from nndl.layers import Dense, Dropout
+from nndl.network import Network
+from nndl.optim import L2, SGD, HalveOnPlateau, Momentum
+from nndl.trainer import Trainer
+
+
+def _data(n=150, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 6)).astype(np.float32)
+    return x, (x[:, 0] + x[:, 1] > 0).astype(np.int64) + (x[:, 2] > 0.5)
+
+
+def test_round_trip_gives_identical_predictions(tmp_path):
+    x, y = _data()
+    net = Network([Dense(8, activation="relu", init="he"), Dropout(0.3), Dense(3, activation="softmax")], (6,),
+                  cost="log_likelihood", seed=4)
+    Trainer(net, SGD(0.1), progress=False, verbose=False).fit((x, y), 2)
+    net.class_names = ["a", "b", "c"]
+    path = io.save(net, tmp_path / "m.npz", metadata={"note": "hi"})
+    loaded = io.load(path)
+    np.testing.assert_array_equal(loaded.predict_proba(x), net.predict_proba(x))
+    assert loaded.config() == net.config()
+    assert loaded.class_names == ["a", "b", "c"] and loaded.metadata == {"note": "hi"}
+    assert not list(tmp_path.glob("*.tmp"))
+
+
+def test_the_file_holds_no_pickles(tmp_path):
+    net = Network.from_sizes([3, 2])
+    path = io.save(net, tmp_path / "m.npz")
+    with np.load(path, allow_pickle=False) as z:       # would raise if any array needed pickle
+        config = json.loads(z["nndl.json"].tobytes())
+    assert config["format"] == "nndl-model" and config["version"] == io.VERSION
+
+
+def test_bad_files_give_one_line_errors(tmp_path):
+    good = io.save(Network.from_sizes([3, 2]), tmp_path / "good.npz")
+    truncated = tmp_path / "truncated.npz"
+    truncated.write_bytes(good.read_bytes()[:100])
+    garbage = tmp_path / "garbage.npz"
+    garbage.write_bytes(b"this is not a model")
+    foreign = tmp_path / "foreign.npz"
+    np.savez(foreign, weights=np.zeros(3))
+    wrong_format = tmp_path / "wrong.npz"
+    np.savez(wrong_format, **{"nndl.json": np.frombuffer(b'{"format": "other"}', np.uint8)})
+    for path, message in [(truncated, "not a readable nndl model"), (garbage, "not a readable nndl model"),
+                          (foreign, "not an nndl model"), (wrong_format, "not an nndl model"),
+                          (tmp_path / "missing.npz", "does not exist")]:
+        with pytest.raises(NndlError, match=message) as err:
+            io.load(path)
+        assert "\n" not in str(err.value)
+
+
+def test_weights_of_the_wrong_shape_are_refused(tmp_path):
+    path = io.save(Network.from_sizes([3, 4, 2]), tmp_path / "m.npz")
+    arrays = dict(np.load(path))
+    config = json.loads(arrays["nndl.json"].tobytes())
+    config["network"]["layers"][0]["units"] = 5
+    arrays["nndl.json"] = np.frombuffer(json.dumps(config).encode(), np.uint8)
+    np.savez(tmp_path / "bad.npz", **arrays)
+    with pytest.raises(NndlError, match="shape"):
+        io.load(tmp_path / "bad.npz")
+
+
+def _trainer(net, callbacks=()):
+    return Trainer(net, Momentum(0.2, mu=0.5), regularizers=[L2(0.5)], schedule=HalveOnPlateau(patience=1),
+                   batch_size=16, early_stopping=3, progress=False, verbose=False, callbacks=callbacks)
+
+
+def test_resume_from_a_checkpoint_equals_an_uninterrupted_run(tmp_path):
+    x, y = _data()
+    vx, vy = _data(seed=9)
+
+    def fresh():
+        return Network.from_sizes([6, 10, 3], dropout=0.25, seed=7)
+
+    straight = fresh()
+    _trainer(straight).fit((x, y), 6, validation_data=(vx, vy))
+
+    ckpt = tmp_path / "run.ckpt.npz"
+    first = fresh()
+    _trainer(first, [lambda t, r: io.save_checkpoint(t, ckpt)]).fit((x, y), 3, validation_data=(vx, vy))
+    net, state, opt, best = io.read_checkpoint(ckpt)
+    resumed = _trainer(net)
+    io.restore_trainer(resumed, state, opt, best)
+    resumed.fit((x, y), 6, validation_data=(vx, vy))
+    for a, b in zip(net.get_weights(), straight.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_model_file_is_not_a_checkpoint(tmp_path):
+    path = io.save(Network.from_sizes([3, 2]), tmp_path / "m.npz")
+    with pytest.raises(NndlError, match="not a checkpoint"):
+        io.read_checkpoint(path)

@@ -1,0 +1,130 @@
+"""Trainer behaviour: the update rule, early stopping, schedules, divergence, bad input."""
+import numpy as np
+import pytest
+
+from nndl.errors import NndlError
+from nndl.network import Network
+from nndl.optim import L1, L2, SGD, HalveOnPlateau, Momentum
+from nndl.trainer import Trainer, TrainingDiverged
+
+
+def _data(n=120, features=4, classes=3, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, features)).astype(np.float32)
+    return x, (x[:, 0] > 0).astype(np.int64) + (x[:, 1] > 1)
+
+
+def _quiet(net, **kw):
+    return Trainer(net, progress=False, verbose=False, **kw)
+
+
+def test_one_step_is_the_books_update_with_weight_decay():
+    """w → (1 − ηλ/n) w − (η/m) Σ ∇C_x, computed here by hand from backprop's per-example gradients."""
+    x, y = _data(n=10)
+    eta, lmbda, n = 0.5, 2.0, len(x)
+    net = Network.from_sizes([4, 3, 3], cost="quadratic", seed=1, dtype=np.float64)
+    w0 = net.get_weights()
+    sums = [np.zeros_like(w) for w in w0]
+    for i in range(n):                       # per-example gradients, summed (chapter 1's update_mini_batch)
+        net.backprop(x[i:i + 1].astype(np.float64), net.one_hot(y[i:i + 1]))
+        sums = [s + p.grad for s, p in zip(sums, net.params)]
+    expected = [(1 - eta * lmbda / n) * w - eta / n * s if p.regularize else w - eta / n * s
+                for w, s, p in zip(w0, sums, net.params)]
+    _quiet(net, optimizer=SGD(eta), regularizers=[L2(lmbda)], batch_size=n).fit((x, y), 1)
+    for got, want in zip(net.get_weights(), expected):
+        np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_l1_shrinks_weights_by_a_constant():
+    x, y = _data()
+    net_l1 = Network.from_sizes([4, 6, 3], seed=1)
+    net_plain = Network.from_sizes([4, 6, 3], seed=1)
+    _quiet(net_l1, optimizer=SGD(0.1), regularizers=[L1(50.0)]).fit((x, y), 5)
+    _quiet(net_plain, optimizer=SGD(0.1)).fit((x, y), 5)
+    assert np.abs(net_l1.layers[0].W.value).sum() < np.abs(net_plain.layers[0].W.value).sum()
+
+
+def test_momentum_update_by_hand():
+    x, y = _data(n=8)
+    net = Network.from_sizes([4, 3], seed=1, dtype=np.float64)
+    w0 = net.layers[0].W.value.copy()
+    opt = Momentum(eta=0.1, mu=0.9)
+    trainer = _quiet(net, optimizer=opt, batch_size=8)
+    net.backprop(x.astype(np.float64), net.one_hot(y))
+    g1 = net.layers[0].W.grad.copy()
+    trainer.fit((x, y), 1)
+    np.testing.assert_allclose(net.layers[0].W.value, w0 - 0.1 * g1, rtol=1e-12)
+    w1 = net.layers[0].W.value.copy()
+    net.backprop(x.astype(np.float64), net.one_hot(y))
+    g2 = net.layers[0].W.grad.copy()
+    trainer.fit((x, y), 2)
+    np.testing.assert_allclose(net.layers[0].W.value, w1 + 0.9 * (-0.1 * g1) - 0.1 * g2, rtol=1e-12)
+
+
+def test_early_stopping_restores_the_best_weights():
+    x, y = _data(seed=1)
+    vx, vy = _data(seed=2)
+    net = Network.from_sizes([4, 20, 3], seed=0)
+    weights_at = {}
+    trainer = _quiet(net, optimizer=SGD(3.0), early_stopping=2,
+                     callbacks=[lambda t, r: weights_at.__setitem__(r["epoch"], t.network.get_weights())])
+    history = trainer.fit((x, y), 40, validation_data=(vx, vy))
+    best = history.best()
+    assert history.final["best_epoch"] == best["epoch"]
+    for got, want in zip(net.get_weights(), weights_at[best["epoch"]]):
+        np.testing.assert_array_equal(got, want)
+    assert net.accuracy(vx, vy) == pytest.approx(best["validation_accuracy"])
+    if len(history) < 40:
+        assert history.final["stop_reason"] == "no improvement in 2 epochs"
+        assert len(history) == best["epoch"] + 2
+
+
+def test_plateau_schedule_halves_and_stops():
+    sched = HalveOnPlateau(patience=1)
+    eta, etas = 1.0, []
+    for epoch in range(1, 20):
+        eta = sched.at_epoch_end(epoch, eta, 0.5 if epoch == 1 else 0.4)
+        if eta is None:
+            break
+        etas.append(eta)
+    assert etas == [1.0, 0.5, 0.25, 0.125, 0.0625, 0.03125, 0.015625]
+
+
+def test_nan_cost_stops_training_with_advice():
+    x, y = _data()
+    x = x * 1e3
+    net = Network.from_sizes([4, 30, 3], activation="linear", cost="quadratic", seed=0)
+    with pytest.raises(TrainingDiverged, match="smaller learning rate"):
+        _quiet(net, optimizer=SGD(100.0)).fit((x, y), 5)
+
+
+@pytest.mark.parametrize("bad, message", [
+    (dict(x=np.zeros((5, 3), np.float32)), "expects"),
+    (dict(y=np.array([0, 1, 2, 7, 0])), "labels range"),
+    (dict(y=np.zeros(4, np.int64)), "5 examples but 4 labels"),
+    (dict(x=np.zeros((0, 4), np.float32), y=np.zeros(0, np.int64)), "empty"),
+])
+def test_bad_training_data(bad, message):
+    data = dict(x=np.zeros((5, 4), np.float32), y=np.zeros(5, np.int64))
+    data.update(bad)
+    net = Network.from_sizes([4, 3], seed=0)
+    with pytest.raises(NndlError, match=message):
+        _quiet(net).fit((data["x"], data["y"]), 1)
+
+
+def test_bad_hyperparameters():
+    with pytest.raises(NndlError, match="eta"):
+        SGD(-0.5)
+    with pytest.raises(NndlError, match="lambda"):
+        L2(-1)
+    with pytest.raises(NndlError, match="batch size"):
+        Trainer(Network.from_sizes([2, 2]), batch_size=0)
+
+
+def test_history_records_gradient_norms_per_layer():
+    x, y = _data()
+    net = Network.from_sizes([4, 5, 5, 3], seed=0)
+    history = _quiet(net, optimizer=SGD(0.1)).fit((x, y), 2)
+    norms = history["gradient_norms"][-1]
+    assert list(norms) == ["1:dense", "2:dense", "3:dense"]
+    assert all(v > 0 for v in norms.values())
