@@ -32,7 +32,7 @@ def load_eval_split(network, data, label, split):
     settings = getattr(network, "metadata", {}).get("settings", {})
     spec = data or settings.get("data", "mnist")
     same_data = data is None or data == settings.get("data")
-    splits, _ = load_data(spec, label=label or (settings.get("label") if same_data else None),
+    splits = load_data(spec, label=label or (settings.get("label") if same_data else None),
                           seed=settings.get("seed", 0) if same_data else 0, standardize=False)
     part = getattr(splits, split)
     if part is None:
@@ -60,7 +60,7 @@ def run(args) -> int:
                     "accuracy": accuracy, "per_class_accuracy": dict(zip(names, per_class.tolist())),
                     "confusion_matrix": cm.tolist(), "class_names": names})
         return 0
-    print(f"{args.model} on {part.name} ({args.split}, {len(labels)} examples): "
+    print(f"{args.model} on {part.name}, {len(labels)} examples: "
           f"accuracy {100 * accuracy:.2f}% ({int(numpy.trace(cm))} / {len(labels)})")
     print("per-class accuracy:")
     for name, acc, n in zip(names, per_class, support):

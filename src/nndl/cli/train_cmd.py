@@ -125,8 +125,8 @@ def load_splits(s: dict):
     """The data named by the settings as DataSplits, plus a fitted preprocessor (or None)."""
     from nndl.data import load_data
 
-    splits, preprocessor = load_data(s["data"], label=s["label"], seed=s["seed"],
-                                     standardize=s["preprocess"] is None)
+    splits = load_data(s["data"], label=s["label"], seed=s["seed"], standardize=s["preprocess"] is None)
+    preprocessor = splits.preprocessor
     if s["train_size"] is not None:
         if s["train_size"] > len(splits.train):
             raise NndlError(f"--train-size {s['train_size']} is more than the {len(splits.train)} training examples")
