@@ -68,6 +68,9 @@ class Trainer:
     monitor_training : bool
         Measure cost and accuracy on the whole training set after each epoch
         (otherwise ``training_cost`` is the running mean over the epoch's mini-batches).
+    monitor_test : bool
+        Also measure the test data after every epoch (as the book's network.py prints);
+        the final test figures are always measured.
     seed : int, optional
         Seeds the shuffling (default: the network's seed).
     threads : "auto", int or None
@@ -83,7 +86,7 @@ class Trainer:
     """
 
     def __init__(self, network, optimizer=None, regularizers=(), constraints=(), schedule=None, batch_size=10,
-                 early_stopping=None, restore_best=None, monitor_training=False, seed=None, threads="auto",
+                 early_stopping=None, restore_best=None, monitor_training=False, monitor_test=False, seed=None, threads="auto",
                  progress=None, verbose=True, callbacks=(), gradient_norm_every=10, batch_hook=None):
         if int(batch_size) < 1:
             raise NndlError(f"batch size must be at least 1, got {batch_size}")
@@ -98,6 +101,7 @@ class Trainer:
         self.early_stopping = None if early_stopping is None else int(early_stopping)
         self.restore_best = (self.early_stopping is not None) if restore_best is None else bool(restore_best)
         self.monitor_training = bool(monitor_training)
+        self.monitor_test = bool(monitor_test)
         self.rng = numpy.random.default_rng(network.seed if seed is None else seed)
         self.threads = threads
         self.progress = sys.stderr.isatty() if progress is None else bool(progress)
@@ -129,7 +133,7 @@ class Trainer:
         with blas_threads(threads):
             while self.epoch < int(epochs) and self.stop_reason is None:
                 record = self._train_epoch(source, n, int(epochs))
-                self._monitor(record, source, validation)
+                self._monitor(record, source, validation, test if self.monitor_test else None)
                 self.history.append(record)
                 self._end_of_epoch(record)
                 for callback in self.callbacks:
@@ -194,7 +198,7 @@ class Trainer:
                 for layer, s in zip(layers_with_params, grad_norm_sums)}
         return record
 
-    def _monitor(self, record, source, validation) -> None:
+    def _monitor(self, record, source, validation, test) -> None:
         start = time.perf_counter()
         net = self.network
         reg_cost = sum(reg.cost(net.params, len(source)) for reg in self.regularizers)
@@ -204,6 +208,9 @@ class Trainer:
         if validation is not None:
             cost, acc = net.evaluate(*validation)
             record.update(validation_cost=cost + reg_cost, validation_accuracy=acc)
+        if test is not None:
+            cost, acc = net.evaluate(*test)
+            record.update(test_cost=cost + reg_cost, test_accuracy=acc)
         record["eval_seconds"] = time.perf_counter() - start
 
     def _end_of_epoch(self, record) -> None:

@@ -24,7 +24,7 @@ DEFAULTS = {
     "lmbda": 0.0, "l1": 0.0, "dropout": 0.0, "epochs": 10, "batch_size": 10, "train_size": None,
     "early_stop": None, "schedule": None, "seed": 0, "batch_norm": False, "max_norm": None,
     "preprocess": None, "clip_norm": None, "grad_noise": None, "expand": False, "augment": None,
-    "monitor_training": False, "threads": "auto",
+    "monitor_training": False, "monitor_test": False, "threads": "auto",
 }
 #: The default network when the user names neither --layers, --net nor --preset.
 DEFAULT_HIDDEN, DEFAULT_ETA, DEFAULT_LMBDA = 100, 0.5, 5.0
@@ -79,6 +79,8 @@ def register(subparsers) -> None:
     o.add_argument("--resume", metavar="CHECKPOINT", help="continue the run saved in CHECKPOINT")
     o.add_argument("--monitor-training", action="store_true", default=None,
                    help="measure cost and accuracy on the whole training set each epoch")
+    o.add_argument("--monitor-test", action="store_true", default=None,
+                   help="also measure the test data after every epoch (the book's network.py does)")
     o.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout, and a last one")
     o.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
     p.set_defaults(func=run)
@@ -136,9 +138,8 @@ def load_splits(s: dict):
 
         preprocessor = make_from_registry(PREPROCESSORS, s["preprocess"], "preprocessing")
         preprocessor.fit(splits.train.x)
-        for part in (splits.train, splits.validation, splits.test):
-            if part is not None:
-                part.x = preprocessor.transform(part.x)
+        for key, part in splits.parts():
+            setattr(splits, key, part.with_x(preprocessor.transform(part.x)))
     return splits, preprocessor
 
 
@@ -214,7 +215,7 @@ def build_trainer(s: dict, network, quiet: bool, callbacks=()) -> Trainer:
     threads = s["threads"] if s["threads"] in (None, "auto") else int(s["threads"])
     return Trainer(network, optimizer, regularizers=regularizers, constraints=constraints, schedule=schedule,
                    batch_size=s["batch_size"], early_stopping=s["early_stop"], restore_best=True,
-                   monitor_training=s["monitor_training"], seed=s["seed"], threads=threads,
+                   monitor_training=s["monitor_training"], monitor_test=s["monitor_test"], seed=s["seed"], threads=threads,
                    progress=None if not quiet else False, verbose=not quiet, callbacks=callbacks)
 
 
@@ -229,7 +230,7 @@ def training_source(s: dict, train, network):
 
 # -- the command ----------------------------------------------------------------------------------
 EPOCH_KEYS = ("epoch", "eta", "training_cost", "training_accuracy", "validation_cost", "validation_accuracy",
-              "seconds", "eval_seconds", "gradient_norms")
+              "test_cost", "test_accuracy", "seconds", "eval_seconds", "gradient_norms")
 
 
 def run(args) -> int:

@@ -1,0 +1,134 @@
+"""Download a file from a list of mirrors and check its SHA-256.
+
+Each mirror is tried in order.  The body is streamed into a temporary file in the
+destination's folder while it is hashed; only a file whose SHA-256 matches is renamed
+into place (atomically), so a failed or corrupt download never leaves a file behind.
+"""
+from __future__ import annotations
+
+import hashlib
+import http.client
+import os
+import sys
+import tempfile
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+from nndl.errors import NndlError
+
+CHUNK = 1 << 20  # bytes read at a time
+
+
+def sha256_file(path) -> str:
+    """Return the SHA-256 of the file at ``path`` as 64 lowercase hex digits."""
+    digest = hashlib.sha256()
+    try:
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(CHUNK), b""):
+                digest.update(block)
+    except OSError as exc:
+        raise NndlError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    return digest.hexdigest()
+
+
+def _reason(exc: BaseException) -> str:
+    """A short, one-line description of why a mirror failed."""
+    if isinstance(exc, urllib.error.HTTPError):
+        return f"HTTP {exc.code} {exc.reason}"
+    if isinstance(exc, urllib.error.URLError):
+        reason = exc.reason
+        return str(getattr(reason, "strerror", None) or reason)
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _progress_bar(total: int | None, name: str, enabled: bool | None):
+    """A tqdm bar on stderr when ``enabled`` (default: stderr is a terminal), else None."""
+    if enabled is None:
+        enabled = hasattr(sys.stderr, "isatty") and sys.stderr.isatty()
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=name, unit="B", unit_scale=True, unit_divisor=1024,
+                leave=False, file=sys.stderr)
+
+
+def _fetch(url: str, tmp_file, timeout: float, name: str, progress: bool | None) -> str:
+    """Stream ``url`` into the open file ``tmp_file``; return the SHA-256 of the body."""
+    digest = hashlib.sha256()
+    request = urllib.request.Request(url, headers={"User-Agent": "nndl"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        length = response.headers.get("Content-Length")
+        bar = _progress_bar(int(length) if length and length.isdigit() else None, name, progress)
+        try:
+            for block in iter(lambda: response.read(CHUNK), b""):
+                digest.update(block)
+                tmp_file.write(block)
+                if bar is not None:
+                    bar.update(len(block))
+        finally:
+            if bar is not None:
+                bar.close()
+    return digest.hexdigest()
+
+
+def download(urls: list[str], dest, sha256: str, timeout: float = 30,
+             progress: bool | None = None) -> Path:
+    """Download one file, trying each mirror URL in order, and verify its SHA-256.
+
+    Parameters
+    ----------
+    urls : list of str
+        Mirror URLs of the same file, tried in order until one gives the right bytes.
+    dest : str or Path
+        Where the file goes; its folder is created if needed.
+    sha256 : str
+        Expected SHA-256 (hex).  A mirror serving other bytes is skipped.
+    timeout : float
+        Seconds to wait for each connection or read.
+    progress : bool, optional
+        Show a progress bar on stderr; by default when stderr is a terminal.
+
+    Returns
+    -------
+    Path
+        ``dest``, holding the verified file.
+
+    Raises
+    ------
+    NndlError
+        If no mirror gives the file: the message names each mirror and why it failed,
+        and where to put the file by hand.
+    """
+    dest = Path(dest)
+    expected = sha256.strip().lower()
+    if not urls:
+        raise NndlError(f"no download address for {dest.name}; put the file at {dest} by hand")
+    try:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise NndlError(f"cannot create the folder {dest.parent}: {exc.strerror or exc}") from None
+    failures = []
+    for url in urls:
+        try:
+            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+        except OSError as exc:
+            raise NndlError(f"cannot write in {dest.parent}: {exc.strerror or exc}") from None
+        try:
+            with os.fdopen(fd, "wb") as f:
+                got = _fetch(url, f, timeout, dest.name, progress)
+            if got != expected:
+                failures.append(f"{url}: checksum mismatch (SHA-256 {got[:12]}..., "
+                                f"expected {expected[:12]}...)")
+                continue
+            os.replace(tmp, dest)
+            return dest
+        except (OSError, http.client.HTTPException, ValueError) as exc:
+            # URLError, HTTPError, timeouts and refused connections are OSErrors;
+            # ValueError is a malformed URL.
+            failures.append(f"{url}: {_reason(exc)}")
+        finally:
+            Path(tmp).unlink(missing_ok=True)
+    raise NndlError(f"could not download {dest.name}: " + "; ".join(failures)
+                    + f"; download it by hand and put it at {dest}")

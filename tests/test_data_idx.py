@@ -1,0 +1,206 @@
+"""IDX reading/writing and loading folders of IDX files in MNIST's layout."""
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pytest
+
+from nndl.data import load_data, load_idx_folder, read_idx, write_idx
+from nndl.errors import NndlError
+
+
+@pytest.mark.parametrize("dtype", ["u1", "i1", ">i2", "<i2", "i4", "f4", "f8"])
+@pytest.mark.parametrize("name", ["a.idx", "a.idx.gz"])
+def test_round_trip(tmp_path, rng, dtype, name):
+    a = (rng.normal(size=(3, 4, 5)) * 50).astype(dtype)
+    path = write_idx(tmp_path / name, a)
+    b = read_idx(path)
+    assert b.shape == a.shape
+    assert b.dtype.kind == np.dtype(dtype).kind and b.dtype.itemsize == np.dtype(dtype).itemsize
+    assert b.dtype.isnative
+    np.testing.assert_array_equal(b, a)
+    assert path.read_bytes()[:2] == (b"\x1f\x8b" if name.endswith(".gz") else b"\x00\x00")
+    assert [p.name for p in tmp_path.iterdir()] == [name]  # no temporary file left behind
+
+
+def test_compression_is_detected_by_content_not_name(tmp_path):
+    a = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    raw_named_gz = write_idx(tmp_path / "raw.gz", a, compress=False)
+    gz_named_raw = write_idx(tmp_path / "gz.idx", a, compress=True)
+    np.testing.assert_array_equal(read_idx(raw_named_gz), a)
+    np.testing.assert_array_equal(read_idx(gz_named_raw), a)
+
+
+def test_header_layout_is_big_endian(tmp_path):
+    path = write_idx(tmp_path / "labels", np.array([7, 2, 1], dtype=np.uint8))
+    assert path.read_bytes() == bytes([0, 0, 8, 1, 0, 0, 0, 3, 7, 2, 1])
+
+
+def _idx_bytes(a: np.ndarray) -> bytes:
+    header = bytes([0, 0, 8, a.ndim]) + np.asarray(a.shape, dtype=">u4").tobytes()
+    return header + a.astype(np.uint8).tobytes()
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"", "not an IDX file"),
+    (b"\x00\x00", "not an IDX file"),
+    (b"PK\x03\x04" + bytes(20), "magic number"),
+    (bytes([0, 1, 8, 1, 0, 0, 0, 1, 5]), "magic number"),
+    (bytes([0, 0, 7, 1, 0, 0, 0, 1, 5]), "magic number"),       # unknown type code
+    (bytes([0, 0, 8, 3, 0, 0, 0, 2]), "truncated IDX header"),
+])
+def test_bad_header(tmp_path, content, words):
+    path = tmp_path / "bad-idx3-ubyte"
+    path.write_bytes(content)
+    with pytest.raises(NndlError, match=words) as err:
+        read_idx(path)
+    assert "bad-idx3-ubyte" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_truncated_payload(tmp_path):
+    path = tmp_path / "t.idx"
+    path.write_bytes(_idx_bytes(np.zeros((2, 3, 3)))[:-1])
+    with pytest.raises(NndlError, match=r"t\.idx: truncated: .* needs 18 bytes .* has 17"):
+        read_idx(path)
+
+
+def test_trailing_bytes(tmp_path):
+    path = tmp_path / "t.idx.gz"
+    path.write_bytes(gzip.compress(_idx_bytes(np.zeros((2, 3, 3))) + b"\x00\x00"))
+    with pytest.raises(NndlError, match=r"t\.idx\.gz: trailing bytes: .* needs 18 bytes .* has 20"):
+        read_idx(path)
+
+
+def test_wrong_dimension_count(tmp_path):
+    path = write_idx(tmp_path / "labels.idx", np.zeros(5, dtype=np.uint8))
+    assert read_idx(path, ndim=1).shape == (5,)
+    with pytest.raises(NndlError, match=r"labels\.idx: expected an IDX file with 3 dimension\(s\), this one has 1"):
+        read_idx(path, ndim=3)
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip"])
+def test_corrupt_gzip(tmp_path, rng, damage):
+    good = gzip.compress(_idx_bytes(rng.integers(0, 256, size=(20, 28, 28))))
+    bad = bytearray(good)
+    if damage == "truncate":
+        bad = bad[: len(bad) // 2]
+    else:
+        bad[len(bad) // 2] ^= 0xFF
+        bad[len(bad) // 2 + 1] ^= 0xFF
+    path = tmp_path / "images.gz"
+    path.write_bytes(bytes(bad))
+    with pytest.raises(NndlError, match=r"images\.gz: corrupt gzip"):
+        read_idx(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(NndlError, match="nothere.idx: no such file"):
+        read_idx(tmp_path / "nothere.idx")
+
+
+def test_write_rejects_unsupported_dtype(tmp_path):
+    with pytest.raises(NndlError, match="cannot write"):
+        write_idx(tmp_path / "x.idx", np.zeros(3, dtype=np.complex64))
+
+
+# -- folders of IDX files in MNIST's layout -------------------------------------------------------
+def make_idx_folder(folder, rng, n_train=30, n_test=10, size=(5, 5), classes=3, gz=True,
+                    n_train_labels=None, test_size=None):
+    """Write a tiny fake MNIST-layout folder; return the arrays written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    ext = ".gz" if gz else ""
+    tr_x = rng.integers(0, 256, size=(n_train, *size), dtype=np.uint8)
+    te_x = rng.integers(0, 256, size=(n_test, *(test_size or size)), dtype=np.uint8)
+    tr_y = (np.arange(n_train_labels or n_train) % classes).astype(np.uint8)
+    te_y = (np.arange(n_test) % classes).astype(np.uint8)
+    write_idx(folder / f"train-images-idx3-ubyte{ext}", tr_x)
+    write_idx(folder / f"train-labels-idx1-ubyte{ext}", tr_y)
+    write_idx(folder / f"t10k-images-idx3-ubyte{ext}", te_x)
+    write_idx(folder / f"t10k-labels-idx1-ubyte{ext}", te_y)
+    return tr_x, tr_y, te_x, te_y
+
+
+@pytest.mark.parametrize("gz", [True, False])
+def test_load_idx_folder(tmp_path, rng, gz):
+    tr_x, tr_y, te_x, te_y = make_idx_folder(tmp_path / "fake", rng, gz=gz)
+    train, test = load_idx_folder(tmp_path / "fake")
+    assert (len(train), len(test)) == (30, 10)
+    assert train.x.shape == (30, 25) and train.x.dtype == np.float32
+    assert train.image_shape == test.image_shape == (1, 5, 5)
+    assert train.num_classes == test.num_classes == 3
+    np.testing.assert_array_equal(train.x, tr_x.reshape(30, 25) / np.float32(255))
+    np.testing.assert_array_equal(test.y, te_y)
+    assert train.y.dtype == np.int64
+    assert train.name == "fake (training)" and test.name == "fake (test)"
+    assert not train.x.flags.writeable and not train.y.flags.writeable
+    assert load_idx_folder(tmp_path / "fake", num_classes=10)[0].num_classes == 10
+
+
+def test_load_data_directory_uses_book_style_split(tmp_path, rng):
+    tr_x, tr_y, _, _ = make_idx_folder(tmp_path / "fake", rng)
+    splits = load_data(tmp_path / "fake")
+    assert (len(splits.train), len(splits.validation), len(splits.test)) == (25, 5, 10)
+    np.testing.assert_array_equal(splits.validation.y, tr_y[25:])
+    assert splits.train.x.base is not None and splits.validation.x.base is splits.train.x.base  # views
+    standard = load_data(str(tmp_path / "fake"), split="standard")
+    assert standard.validation is None and len(standard.train) == 30
+
+
+def test_mismatched_counts(tmp_path, rng):
+    make_idx_folder(tmp_path / "fake", rng, n_train_labels=29)
+    with pytest.raises(NndlError, match=r"train-labels-idx1-ubyte\.gz: 29 labels but "
+                                        r"train-images-idx3-ubyte\.gz has 30"):
+        load_idx_folder(tmp_path / "fake")
+
+
+def test_train_and_test_image_sizes_must_match(tmp_path, rng):
+    make_idx_folder(tmp_path / "fake", rng, test_size=(6, 5))
+    with pytest.raises(NndlError, match="training images are 5x5 but test images are 6x5"):
+        load_idx_folder(tmp_path / "fake")
+
+
+def test_images_must_be_3d_bytes(tmp_path, rng):
+    folder = tmp_path / "fake"
+    make_idx_folder(folder, rng)
+    write_idx(folder / "t10k-images-idx3-ubyte.gz", np.zeros((10, 5, 5), dtype=np.float32))
+    with pytest.raises(NndlError, match=r"t10k-images-idx3-ubyte\.gz: expected images"):
+        load_idx_folder(folder)
+    write_idx(folder / "t10k-images-idx3-ubyte.gz", np.zeros((10, 25), dtype=np.uint8))
+    with pytest.raises(NndlError, match=r"t10k-images-idx3-ubyte\.gz: expected images"):
+        load_idx_folder(folder)
+
+
+def test_labels_must_be_1d(tmp_path, rng):
+    folder = tmp_path / "fake"
+    make_idx_folder(folder, rng)
+    write_idx(folder / "t10k-labels-idx1-ubyte.gz", np.zeros((10, 1), dtype=np.uint8))
+    with pytest.raises(NndlError, match=r"t10k-labels-idx1-ubyte\.gz: expected labels"):
+        load_idx_folder(folder)
+
+
+def test_missing_file_in_folder(tmp_path, rng):
+    folder = tmp_path / "fake"
+    make_idx_folder(folder, rng)
+    (folder / "t10k-labels-idx1-ubyte.gz").unlink()
+    with pytest.raises(NndlError, match="missing t10k-labels-idx1-ubyte"):
+        load_idx_folder(folder)
+    with pytest.raises(NndlError, match="no such folder"):
+        load_idx_folder(tmp_path / "elsewhere")
+
+
+def test_changed_file_is_decoded_again(tmp_path, rng):
+    folder = tmp_path / "fake"
+    make_idx_folder(folder, rng, classes=3)
+    assert load_idx_folder(folder)[0].num_classes == 3
+    write_idx(folder / "train-labels-idx1-ubyte.gz", np.full(30, 4, dtype=np.uint8))
+    assert load_idx_folder(folder)[0].num_classes == 5
+
+
+def test_load_data_rejects_unknown_specs(tmp_path):
+    with pytest.raises(NndlError, match="no such file or folder"):
+        load_data(tmp_path / "missing")
+    other = tmp_path / "data.txt"
+    other.write_text("1,2\n")
+    with pytest.raises(NndlError, match="not 'mnist', a folder of IDX files or a .csv file"):
+        load_data(other)

@@ -1,0 +1,114 @@
+"""User digit images prepared like MNIST digits: white on black, 20x20 box, centred by mass."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+PIL = pytest.importorskip("PIL")
+from PIL import Image, ImageDraw  # noqa: E402
+
+from nndl.data import load_digit_image, load_digit_images  # noqa: E402
+from nndl.errors import NndlError  # noqa: E402
+
+
+def draw_seven(ink=0, paper=255, size=(60, 100), mode="L"):
+    """A thick '7' in the upper-left part of a (width, height) image."""
+    image = Image.new(mode, size, paper)
+    pen = ImageDraw.Draw(image)
+    pen.line([(5, 8), (38, 8), (18, 70)], fill=ink, width=7)
+    return image
+
+
+def centre_of_mass(a):
+    rows, cols = np.arange(a.shape[0]), np.arange(a.shape[1])
+    return (a.sum(axis=1) @ rows) / a.sum(), (a.sum(axis=0) @ cols) / a.sum()
+
+
+def bounding_box(a):
+    r, c = np.nonzero(a)
+    return r.max() - r.min() + 1, c.max() - c.min() + 1
+
+
+@pytest.fixture
+def seven_png(tmp_path):
+    path = tmp_path / "seven.png"
+    draw_seven().save(path)
+    return path
+
+
+def test_digit_is_prepared_like_mnist(seven_png):
+    x = load_digit_image(seven_png)
+    assert x.shape == (784,) and x.dtype == np.float32
+    assert x.min() == 0.0 and x.max() <= 1.0 and x.max() > 0.9
+    a = x.reshape(28, 28)
+    # White ink on black: the background (corners, border) is 0, the ink bright.
+    assert a[0].max() == 0 and a[-1].max() == 0 and a[:, 0].max() == 0 and a[:, -1].max() == 0
+    assert (a > 0.5).sum() > 30
+    h, w = bounding_box(a)
+    assert max(h, w) == 20 and min(h, w) < 20  # longer side fills the 20x20 box, aspect kept
+    row, col = centre_of_mass(a)
+    assert abs(row - 14) <= 1 and abs(col - 14) <= 1
+
+
+def test_polarity_does_not_matter(seven_png, tmp_path):
+    inverted = tmp_path / "seven-inverted.png"
+    draw_seven(ink=255, paper=0).save(inverted)
+    np.testing.assert_allclose(load_digit_image(inverted), load_digit_image(seven_png), atol=1e-6)
+
+
+def test_colour_jpeg_and_transparent_png(seven_png, tmp_path):
+    expected = load_digit_image(seven_png)
+    jpeg = tmp_path / "seven.jpg"
+    draw_seven(ink=(20, 20, 120), paper=(250, 245, 230), mode="RGB").save(jpeg, quality=95)
+    a = load_digit_image(jpeg)
+    assert np.abs(a - expected).mean() < 0.05
+    clear = tmp_path / "seven-alpha.png"
+    draw_seven(ink=(0, 0, 0, 255), paper=(0, 0, 0, 0), mode="RGBA").save(clear)  # black on transparent
+    np.testing.assert_allclose(load_digit_image(clear), expected, atol=1e-6)
+
+
+def test_small_and_wide_images(tmp_path):
+    small = Image.new("L", (12, 9), 255)
+    ImageDraw.Draw(small).line([(2, 4), (9, 4)], fill=0, width=2)  # a dash: wider than high
+    path = tmp_path / "dash.png"
+    small.save(path)
+    a = load_digit_image(path).reshape(28, 28)
+    h, w = bounding_box(a)
+    assert w == 20 and h < 10
+    row, col = centre_of_mass(a)
+    assert abs(row - 14) <= 1 and abs(col - 14) <= 1
+
+
+def test_several_images(seven_png):
+    x = load_digit_images([seven_png, seven_png])
+    assert x.shape == (2, 784) and x.dtype == np.float32
+    with pytest.raises(NndlError, match="no image files"):
+        load_digit_images([])
+
+
+def test_non_image_file(tmp_path):
+    path = tmp_path / "notes.png"
+    path.write_text("this is not an image\n")
+    with pytest.raises(NndlError, match=r"notes\.png: not an image"):
+        load_digit_image(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(NndlError, match=r"gone\.png: no such file"):
+        load_digit_image(tmp_path / "gone.png")
+
+
+@pytest.mark.parametrize("level", [0, 128, 255])
+def test_blank_image(tmp_path, level):
+    path = tmp_path / "blank.png"
+    Image.new("L", (40, 40), level).save(path)
+    with pytest.raises(NndlError, match=r"blank\.png: no digit found, the image is blank"):
+        load_digit_image(path)
+
+
+def test_pillow_missing(seven_png, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "PIL", None)  # makes `import PIL` fail
+    with pytest.raises(NndlError, match=r"pip install nndl\[images\]"):
+        load_digit_image(seven_png)
