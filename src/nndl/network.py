@@ -90,13 +90,27 @@ class Network:
         return [p.value.copy() for p in self.params]
 
     def set_weights(self, values) -> None:
-        params = self.params
-        if len(values) != len(params):
-            raise NndlError(f"expected {len(params)} parameter arrays, got {len(values)}")
-        for p, v in zip(params, values):
-            if tuple(v.shape) != tuple(p.value.shape):
-                raise NndlError(f"parameter {p.name} has shape {tuple(p.value.shape)}, got {tuple(v.shape)}")
-            p.value[...] = to_device(v, self.dtype)
+        """Copy ``values`` (as from :meth:`get_weights`) into the parameters."""
+        self._copy_into([p.value for p in self.params], values, "parameter")
+
+    def get_state(self) -> list:
+        """Copies of all parameters *and* buffers (batch norm's running averages): a full snapshot."""
+        return self.get_weights() + [b.copy() for b in self._buffers()]
+
+    def set_state(self, values) -> None:
+        """Restore a snapshot taken by :meth:`get_state`."""
+        self._copy_into([p.value for p in self.params] + self._buffers(), values, "parameter or buffer")
+
+    def _buffers(self) -> list:
+        return [b for layer in self.layers for b in layer.buffers.values()]
+
+    def _copy_into(self, targets, values, what) -> None:
+        if len(values) != len(targets):
+            raise NndlError(f"expected {len(targets)} {what} arrays, got {len(values)}")
+        for i, (t, v) in enumerate(zip(targets, values)):
+            if tuple(v.shape) != tuple(t.shape):
+                raise NndlError(f"{what} {i} has shape {tuple(t.shape)}, got {tuple(v.shape)}")
+            t[...] = to_device(v, t.dtype)
 
     # -- passes ---------------------------------------------------------------------------
     def feedforward(self, x, training: bool = False):

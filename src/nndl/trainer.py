@@ -139,7 +139,7 @@ class Trainer:
                 for callback in self.callbacks:
                     callback(self, record)
             if self.restore_best and self.best_weights is not None:
-                net.set_weights(self.best_weights)
+                net.set_state(self.best_weights)
             if test is not None:
                 cost, acc = net.evaluate(*test)
                 self.history.final.update(test_cost=cost, test_accuracy=acc)
@@ -156,14 +156,16 @@ class Trainer:
         grad_norm_sums = numpy.zeros(len(layers_with_params))
         grad_norm_count = 0
         order = to_device(self.rng.permutation(n))
-        n_batches = (n + m - 1) // m
+        # A last mini-batch of a single example is merged into the one before it (batch
+        # statistics need at least two examples); otherwise the last batch is just smaller.
+        n_batches = max(1, n // m) if n % m == 1 and m > 1 else (n + m - 1) // m
         bar = self._progress_bar(n_batches, epochs)
         start = time.perf_counter()
         total_cost = 0.0
         for k in range(n_batches):
             if self.schedule.per_step:
                 self.optimizer.eta = self.schedule.at_step(self.optimizer.t, self.eta0)
-            x, labels = source.batch(order[k * m:(k + 1) * m], self.rng)
+            x, labels = source.batch(order[k * m:(k + 1) * m if k < n_batches - 1 else n], self.rng)
             y = net.one_hot(labels)
             a = net.backprop(x, y)
             batch_cost = net.cost.fn(a, y)
@@ -220,7 +222,7 @@ class Trainer:
             if self.best_accuracy is None or acc > self.best_accuracy:
                 self.best_accuracy, self.epochs_without_improvement = acc, 0
                 if self.restore_best:
-                    self.best_weights = self.network.get_weights()
+                    self.best_weights = self.network.get_state()
             else:
                 self.epochs_without_improvement += 1
             if self.early_stopping is not None and self.epochs_without_improvement >= self.early_stopping:

@@ -184,7 +184,7 @@ def build_network(s: dict, train):
 
 # -- trainer ------------------------------------------------------------------------------------
 def build_trainer(s: dict, network, quiet: bool, callbacks=()) -> Trainer:
-    from nndl.optim import OPTIMIZERS, SCHEDULES, L1, L2
+    from nndl.optim import SCHEDULES, L1, L2, get_optimizer
 
     name = s["optimizer"]
     if name == "sgd" and s["momentum"]:
@@ -194,15 +194,11 @@ def build_trainer(s: dict, network, quiet: bool, callbacks=()) -> Trainer:
         kwargs["eta"] = s["eta"]
     if s["momentum"] is not None and name in ("momentum", "nesterov"):
         kwargs["mu"] = s["momentum"]
-    for key, arg in (("clip_norm", "clip_norm"), ("grad_noise", "noise")):
-        if s[key] is not None:
-            kwargs[arg] = s[key]
-    if name not in OPTIMIZERS:
-        raise NndlError(f"unknown optimizer {name!r}; choose one of {', '.join(sorted(OPTIMIZERS))}")
-    try:
-        optimizer = OPTIMIZERS[name](**kwargs)
-    except TypeError as exc:
-        raise NndlError(f"optimizer {name}: {exc}") from None
+    if s["clip_norm"] is not None:
+        kwargs["clip_norm"] = s["clip_norm"]
+    if s["grad_noise"] is not None:
+        kwargs.update(noise=s["grad_noise"], seed=s["seed"])
+    optimizer = get_optimizer(name, **kwargs)
     regularizers = [L2(s["lmbda"])] if s["lmbda"] else []
     if s["l1"]:
         regularizers.append(L1(s["l1"]))

@@ -4,59 +4,183 @@ An optimizer is separate from the layers and the trainer.  The trainer calls
 ``optimizer.step(params)`` after each mini-batch; each :class:`~nndl.layers.Parameter`
 carries ``value`` and ``grad`` (the gradient of the mini-batch mean cost, already
 including any regularization term).  A new optimizer subclasses :class:`Optimizer`,
-implements ``update`` for one parameter, and registers itself in ``OPTIMIZERS``.
+implements ``update`` for one parameter, lists its hyper-parameters in
+``default_hyperparameters``, and registers itself in ``OPTIMIZERS``.
 
 Per-parameter state (velocities, moment estimates) lives in ``self.state``, a list with
-one dict of arrays per parameter, so it can be saved in a checkpoint.
+one dict of arrays per parameter, so it can be saved in a checkpoint
+(:meth:`Optimizer.state_arrays` / :meth:`Optimizer.load_state_arrays`, plus
+:meth:`Optimizer.config` for the JSON side and the step counter ``t``).
+
+In the equations g = ∇C is the gradient of the current mini-batch, t = 1, 2, ... counts
+the steps, and products, squares, square roots and quotients of vectors are taken
+elementwise.
+
+============  ==================================================================
+name          hyper-parameters and their defaults
+============  ==================================================================
+``sgd``       eta=0.1
+``momentum``  eta=0.1, mu=0.9
+``nesterov``  eta=0.1, mu=0.9
+``adagrad``   eta=0.01, eps=1e-8
+``adadelta``  eta=1.0, rho=0.95, eps=1e-6
+``rmsprop``   eta=0.001, rho=0.9, eps=1e-8
+``adam``      eta=0.001, beta1=0.9, beta2=0.999, eps=1e-8
+``rprop``     eta=0.01 (the initial step Δ₀), eta_plus=1.2, eta_minus=0.5,
+              step_min=1e-6, step_max=50
+============  ==================================================================
+
+Every optimizer also takes, as keyword arguments, the options of :class:`Optimizer`:
+gradient clipping by global norm (``clip_norm``) and annealed Gaussian gradient noise
+(``noise``, ``noise_gamma``, ``seed``).  :func:`default_hyperparameters` returns the
+table above as a dict.
 """
 from __future__ import annotations
+
+import math
+
+import numpy
 
 from nndl.backend import xp
 from nndl.errors import NndlError
 
+INF = float("inf")
+
 
 def _check_range(name: str, value: float, low: float, high: float, *, low_open=False, high_open=True):
-    ok_low = value > low if low_open else value >= low
-    ok_high = value < high if high_open else value <= high
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise NndlError(f"{name}={value!r} is not a number") from None
+    ok_low = number > low if low_open else number >= low
+    ok_high = number < high if high_open else number <= high
     if not (ok_low and ok_high):
         lb, hb = "(" if low_open else "[", ")" if high_open else "]"
         raise NndlError(f"{name}={value} is out of range; it must be in {lb}{low}, {high}{hb}")
-    return float(value)
+    return number
 
 
 class Optimizer:
-    """Base class.  ``eta`` is the learning rate η; schedules change it between steps."""
+    """Base class.  ``eta`` is the learning rate η; schedules change it between steps.
+
+    Options shared by every optimizer (keyword arguments; all off by default, and
+    then they cost nothing per step):
+
+    clip_norm : float, optional
+        Gradient clipping by global norm: if the norm of all gradients together,
+        ‖g‖ = √(Σ_params Σ g²), exceeds c, every gradient is scaled by c/‖g‖ (so the
+        direction is kept and ‖g‖ becomes c); otherwise nothing changes.
+    noise : float
+        η_noise > 0 adds annealed Gaussian noise to every gradient entry
+        (Neelakantan et al., 2015, "Adding gradient noise improves learning for very
+        deep networks"):  g ← g + N(0, σₜ²),  σₜ² = η_noise / (1 + t)^γ,
+        where t = 0, 1, 2, ... is the number of steps taken before this one.
+        The paper uses η_noise ∈ {0.01, 0.3, 1.0}.
+    noise_gamma : float
+        γ of the annealing (0.55 in the paper).
+    seed : int
+        Seeds the numpy Generator of the noise; its state is part of
+        :meth:`state_arrays`, so a restored optimizer draws the same noise.
+
+    Noise is added first, then the gradients are clipped (as TensorFlow's
+    ``optimize_loss`` did), so ‖g‖ ≤ c holds for what the update sees.  Both modify
+    ``p.grad`` in place, like ``torch.nn.utils.clip_grad_norm_``.
+    """
 
     name = "optimizer"
+    #: The constructor's hyper-parameters and their defaults (the README's table).
+    default_hyperparameters: dict = {"eta": 0.1}
 
-    def __init__(self, eta: float = 0.1):
-        self.eta = _check_range("eta (learning rate)", eta, 0.0, float("inf"), low_open=True)
+    def __init__(self, eta: float = 0.1, *, clip_norm: float | None = None, noise: float = 0.0,
+                 noise_gamma: float = 0.55, seed: int = 0):
+        self.eta = _check_range("eta (learning rate)", eta, 0.0, INF, low_open=True)
         self.t = 0                     # steps taken
         self.state: list[dict] = []    # one dict of arrays per parameter
+        self.clip_norm = None if clip_norm is None else _check_range("clip_norm", clip_norm, 0.0, INF,
+                                                                     low_open=True)
+        self.noise = _check_range("noise (gradient noise η)", noise, 0.0, INF)
+        self.noise_gamma = _check_range("noise_gamma", noise_gamma, 0.0, INF)
+        if isinstance(seed, bool) or not isinstance(seed, (int, numpy.integer)) or seed < 0:
+            raise NndlError(f"seed={seed!r} must be a non-negative integer")
+        self.seed = int(seed)
+        self.rng = numpy.random.default_rng(self.seed) if self.noise > 0 else None
+        #: Global gradient norm before clipping at the last step (None unless clipping).
+        self.last_grad_norm: float | None = None
 
     def step(self, params) -> None:
-        """Update every parameter from its ``grad``."""
+        """Update every parameter from its ``grad`` (after the optional noise and clipping)."""
         if not self.state:
             self.state = [{} for _ in params]
+        if self.noise > 0.0:
+            self.add_gradient_noise(params)
+        if self.clip_norm is not None:
+            self.clip_gradients(params)
         self.t += 1
         for p, s in zip(params, self.state):
             self.update(p, p.grad, s)
 
     def update(self, p, grad, state: dict) -> None:
+        """Move one parameter ``p`` given its gradient; ``state`` is its dict of arrays."""
         raise NotImplementedError
+
+    # -- options ------------------------------------------------------------------------
+    def noise_variance(self, t: int) -> float:
+        """σₜ² = η_noise / (1 + t)^γ for the step after ``t`` steps taken."""
+        return self.noise / (1.0 + t) ** self.noise_gamma
+
+    def add_gradient_noise(self, params) -> None:
+        """g ← g + N(0, σₜ²), one independent draw per gradient entry (in place)."""
+        sigma = math.sqrt(self.noise_variance(self.t))
+        for p in params:
+            dtype = numpy.float32 if p.grad.dtype == numpy.float32 else numpy.float64
+            z = self.rng.standard_normal(p.grad.shape, dtype=dtype)
+            z *= sigma
+            p.grad += xp.asarray(z)
+
+    def clip_gradients(self, params) -> float:
+        """Scale all gradients by c/‖g‖ if their global norm ‖g‖ exceeds c; return ‖g‖."""
+        norm = math.sqrt(sum(float(xp.vdot(p.grad, p.grad)) for p in params))
+        self.last_grad_norm = norm
+        if norm > self.clip_norm:
+            scale = self.clip_norm / norm
+            for p in params:
+                p.grad *= scale
+        return norm
 
     # -- checkpoints --------------------------------------------------------------------
     def config(self) -> dict:
-        return {"name": self.name, "eta": self.eta}
+        """JSON-able constructor arguments, with ``"name"`` (options only when switched on)."""
+        cfg = {"name": self.name}
+        cfg.update({k: getattr(self, k) for k in self.default_hyperparameters})
+        if self.clip_norm is not None:
+            cfg["clip_norm"] = self.clip_norm
+        if self.noise > 0.0:
+            cfg.update(noise=self.noise, noise_gamma=self.noise_gamma, seed=self.seed)
+        return cfg
 
     def state_arrays(self) -> dict:
-        """Flat {key: array} of the optimizer state, for a checkpoint."""
-        return {f"{i}.{k}": v for i, s in enumerate(self.state) for k, v in s.items()}
+        """Flat {key: array} of the optimizer state, for a checkpoint.
+
+        Keys ``"<i>.<name>"`` hold the state of parameter i (``"0.v"``, ``"3.m"``, ...);
+        ``"noise_rng"`` (when gradient noise is on) the noise generator's state as six
+        uint64 numbers.  The step counter ``t`` is saved separately (it is JSON).
+        """
+        arrays = {f"{i}.{k}": v for i, s in enumerate(self.state) for k, v in s.items()}
+        if self.rng is not None:
+            arrays["noise_rng"] = _pcg64_to_array(self.rng)
+        return arrays
 
     def load_state_arrays(self, arrays: dict, n_params: int, t: int) -> None:
+        """Restore what :meth:`state_arrays` returned, for ``n_params`` parameters after ``t`` steps."""
         self.state = [{} for _ in range(n_params)]
         for key, value in arrays.items():
-            i, k = key.split(".", 1)
+            if key == "noise_rng":
+                if self.rng is not None:
+                    _pcg64_from_array(self.rng, value)
+                continue
+            i, _, k = key.partition(".")
+            if not (i.isdigit() and k) or int(i) >= n_params:
+                raise NndlError(f"optimizer state has an unexpected entry {key!r} for {n_params} parameters")
             self.state[int(i)][k] = xp.asarray(value)
         self.t = int(t)
 
@@ -65,10 +189,29 @@ class Optimizer:
         return f"{type(self).__name__}({args})"
 
 
+_MASK64 = (1 << 64) - 1
+
+
+def _pcg64_to_array(rng) -> numpy.ndarray:
+    st = rng.bit_generator.state
+    s, inc = st["state"]["state"], st["state"]["inc"]
+    return numpy.array([s >> 64, s & _MASK64, inc >> 64, inc & _MASK64, st["has_uint32"], st["uinteger"]],
+                       dtype=numpy.uint64)
+
+
+def _pcg64_from_array(rng, a) -> None:
+    a = [int(v) for v in numpy.asarray(a, dtype=numpy.uint64).ravel()]
+    if len(a) != 6:
+        raise NndlError(f"optimizer state 'noise_rng' must hold 6 numbers, got {len(a)}")
+    rng.bit_generator.state = {"bit_generator": "PCG64", "state": {"state": (a[0] << 64) | a[1],
+                               "inc": (a[2] << 64) | a[3]}, "has_uint32": a[4], "uinteger": a[5]}
+
+
 class SGD(Optimizer):
     """Stochastic gradient descent (chapter 1):  w → w − η ∇C."""
 
     name = "sgd"
+    default_hyperparameters = {"eta": 0.1}
 
     def update(self, p, grad, state):
         p.value -= self.eta * grad
@@ -81,9 +224,10 @@ class Momentum(Optimizer):
     """
 
     name = "momentum"
+    default_hyperparameters = {"eta": 0.1, "mu": 0.9}
 
-    def __init__(self, eta: float = 0.1, mu: float = 0.9):
-        super().__init__(eta)
+    def __init__(self, eta: float = 0.1, mu: float = 0.9, **options):
+        super().__init__(eta, **options)
         self.mu = _check_range("momentum mu", mu, 0.0, 1.0)
 
     def update(self, p, grad, state):
@@ -94,18 +238,273 @@ class Momentum(Optimizer):
         v -= self.eta * grad
         p.value += v
 
-    def config(self):
-        return {"name": self.name, "eta": self.eta, "mu": self.mu}
+
+class Nesterov(Optimizer):
+    """Nesterov accelerated gradient, in the form that needs only ∇C at w:
+
+        v → μv − η∇C(w)
+        w → w + μv − η∇C(w)        (with the new v)
+
+    Sutskever et al. (2013) write Nesterov momentum as v → μv − η∇C(w + μv), w → w + v:
+    the gradient is taken at the "look-ahead" point w + μv.  Substituting w' = w + μv
+    (Bengio et al., 2012) gives the two lines above, in which the stored parameters are
+    the look-ahead point itself; this is what Keras and PyTorch (``nesterov=True``) do.
+    Compared with :class:`Momentum`, the step adds the *next* velocity's μ-part: it
+    corrects course before the velocity overshoots.
+    """
+
+    name = "nesterov"
+    default_hyperparameters = {"eta": 0.1, "mu": 0.9}
+
+    def __init__(self, eta: float = 0.1, mu: float = 0.9, **options):
+        super().__init__(eta, **options)
+        self.mu = _check_range("momentum mu", mu, 0.0, 1.0)
+
+    def update(self, p, grad, state):
+        v = state.get("v")
+        if v is None:
+            v = state["v"] = xp.zeros_like(p.value)
+        step = self.eta * grad           # η∇C (the one temporary)
+        v *= self.mu
+        v -= step                        # v → μv − η∇C
+        p.value -= step
+        xp.multiply(v, self.mu, out=step)
+        p.value += step                  # w → w + μv − η∇C
 
 
-OPTIMIZERS: dict[str, type] = {cls.name: cls for cls in (SGD, Momentum)}
+class Adagrad(Optimizer):
+    """Adagrad (Duchi, Hazan & Singer, 2011): a learning rate per weight that shrinks
+    with the gradients it has seen:
+
+        G → G + g²
+        w → w − η g / (√G + ε)
+
+    Weights with large or frequent gradients get small steps, rare ones large steps.
+    G only grows, so the effective rate decays towards 0 (which Adadelta and RMSprop
+    fix).  G starts at 0; ε only guards the first division.
+    """
+
+    name = "adagrad"
+    default_hyperparameters = {"eta": 0.01, "eps": 1e-8}
+
+    def __init__(self, eta: float = 0.01, eps: float = 1e-8, **options):
+        super().__init__(eta, **options)
+        self.eps = _check_range("eps", eps, 0.0, INF, low_open=True)
+
+    def update(self, p, grad, state):
+        G = state.get("G")
+        if G is None:
+            G = state["G"] = xp.zeros_like(p.value)
+        tmp = grad * grad
+        G += tmp                         # G → G + g²
+        xp.sqrt(G, out=tmp)
+        tmp += self.eps
+        xp.divide(grad, tmp, out=tmp)
+        tmp *= self.eta
+        p.value -= tmp                   # w → w − η g / (√G + ε)
+
+
+class Adadelta(Optimizer):
+    """Adadelta (Zeiler, 2012): Adagrad with a decaying average instead of a sum, and
+    units fixed by a second average of the steps themselves:
+
+        E[g²]  → ρ E[g²] + (1 − ρ) g²
+        Δw     = − (√(E[Δw²] + ε) / √(E[g²] + ε)) g
+        E[Δw²] → ρ E[Δw²] + (1 − ρ) Δw²
+        w      → w + η Δw
+
+    The paper has no learning rate: η = 1.0 (the default) is Zeiler's rule, and any
+    other η just scales the step (E[Δw²] averages the unscaled Δw, as in PyTorch).
+    Both averages start at 0, so the first steps are about √ε·g/√((1 − ρ)g²) small.
+    """
+
+    name = "adadelta"
+    default_hyperparameters = {"eta": 1.0, "rho": 0.95, "eps": 1e-6}
+
+    def __init__(self, eta: float = 1.0, rho: float = 0.95, eps: float = 1e-6, **options):
+        super().__init__(eta, **options)
+        self.rho = _check_range("decay rate rho", rho, 0.0, 1.0)
+        self.eps = _check_range("eps", eps, 0.0, INF, low_open=True)
+
+    def update(self, p, grad, state):
+        Eg = state.get("Eg")
+        if Eg is None:
+            Eg = state["Eg"] = xp.zeros_like(p.value)
+            state["Edx"] = xp.zeros_like(p.value)
+        Edx, rho = state["Edx"], self.rho
+        tmp = grad * grad
+        tmp *= 1.0 - rho
+        Eg *= rho
+        Eg += tmp                        # E[g²] → ρE[g²] + (1 − ρ)g²
+        delta = Edx + self.eps
+        xp.sqrt(delta, out=delta)
+        xp.add(Eg, self.eps, out=tmp)
+        xp.sqrt(tmp, out=tmp)
+        delta /= tmp
+        delta *= grad                    # −Δw = √(E[Δw²] + ε)/√(E[g²] + ε) g
+        xp.multiply(delta, delta, out=tmp)
+        tmp *= 1.0 - rho
+        Edx *= rho
+        Edx += tmp                       # E[Δw²] → ρE[Δw²] + (1 − ρ)Δw²
+        delta *= self.eta
+        p.value -= delta                 # w → w + ηΔw
+
+
+class RMSprop(Optimizer):
+    """RMSprop (Hinton, Coursera lecture 6e, 2012): divide the gradient by a running
+    root mean square of its recent values:
+
+        E[g²] → ρ E[g²] + (1 − ρ) g²
+        w     → w − η g / (√E[g²] + ε)
+
+    E[g²] starts at 0 (as in PyTorch; ε is added after the square root).
+    """
+
+    name = "rmsprop"
+    default_hyperparameters = {"eta": 0.001, "rho": 0.9, "eps": 1e-8}
+
+    def __init__(self, eta: float = 0.001, rho: float = 0.9, eps: float = 1e-8, **options):
+        super().__init__(eta, **options)
+        self.rho = _check_range("decay rate rho", rho, 0.0, 1.0)
+        self.eps = _check_range("eps", eps, 0.0, INF, low_open=True)
+
+    def update(self, p, grad, state):
+        s = state.get("s")
+        if s is None:
+            s = state["s"] = xp.zeros_like(p.value)
+        tmp = grad * grad
+        tmp *= 1.0 - self.rho
+        s *= self.rho
+        s += tmp                         # E[g²] → ρE[g²] + (1 − ρ)g²
+        xp.sqrt(s, out=tmp)
+        tmp += self.eps
+        xp.divide(grad, tmp, out=tmp)
+        tmp *= self.eta
+        p.value -= tmp                   # w → w − η g / (√E[g²] + ε)
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015): momentum on g and RMSprop's scaling, both bias-corrected:
+
+        m → β₁ m + (1 − β₁) g                 (first moment: a running mean of g)
+        v → β₂ v + (1 − β₂) g²                (second moment: a running mean of g²)
+        m̂ = m / (1 − β₁ᵗ),   v̂ = v / (1 − β₂ᵗ)  (m and v start at 0: undo that bias)
+        w → w − η m̂ / (√v̂ + ε)
+
+    t = 1, 2, ... is the step number.  ε is added to √v̂ as in the paper's Algorithm 1
+    and PyTorch.
+    """
+
+    name = "adam"
+    default_hyperparameters = {"eta": 0.001, "beta1": 0.9, "beta2": 0.999, "eps": 1e-8}
+
+    def __init__(self, eta: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
+                 **options):
+        super().__init__(eta, **options)
+        self.beta1 = _check_range("beta1 (first-moment decay)", beta1, 0.0, 1.0)
+        self.beta2 = _check_range("beta2 (second-moment decay)", beta2, 0.0, 1.0)
+        self.eps = _check_range("eps", eps, 0.0, INF, low_open=True)
+
+    def update(self, p, grad, state):
+        m = state.get("m")
+        if m is None:
+            m = state["m"] = xp.zeros_like(p.value)
+            state["v"] = xp.zeros_like(p.value)
+        v, b1, b2 = state["v"], self.beta1, self.beta2
+        correction1 = 1.0 - b1 ** self.t
+        correction2 = 1.0 - b2 ** self.t
+        tmp = grad * grad
+        tmp *= 1.0 - b2
+        v *= b2
+        v += tmp                         # v → β₂v + (1 − β₂)g²
+        xp.multiply(grad, 1.0 - b1, out=tmp)
+        m *= b1
+        m += tmp                         # m → β₁m + (1 − β₁)g
+        xp.sqrt(v, out=tmp)
+        tmp *= 1.0 / math.sqrt(correction2)
+        tmp += self.eps                  # √v̂ + ε
+        xp.divide(m, tmp, out=tmp)
+        tmp *= self.eta / correction1    # η m̂ / (√v̂ + ε)
+        p.value -= tmp
+
+
+class Rprop(Optimizer):
+    """Resilient backpropagation, the iRprop⁻ variant (Riedmiller & Braun, 1993;
+    Igel & Hüsken, 2000).  Only the *sign* of each partial derivative is used; every
+    weight has its own step size Δ, which grows while the sign stays and shrinks when
+    it flips (a jump over a minimum):
+
+        if g⁽ᵗ⁻¹⁾ g⁽ᵗ⁾ > 0:   Δ → min(η⁺ Δ, Δ_max)
+        if g⁽ᵗ⁻¹⁾ g⁽ᵗ⁾ < 0:   Δ → max(η⁻ Δ, Δ_min),  and g⁽ᵗ⁾ → 0
+        w → w − sign(g⁽ᵗ⁾) Δ
+
+    Setting g⁽ᵗ⁾ to 0 after a sign change ("−": no weight backtracking) skips the move
+    for that weight this step and leaves Δ alone at the next.  Every Δ starts at
+    Δ₀ = ``eta`` (so a learning-rate schedule has no effect on Rprop); the defaults are
+    η⁺ = 1.2, η⁻ = 0.5, Δ₀ = 0.01, Δ_min = 10⁻⁶, Δ_max = 50 (as in PyTorch).
+
+    Rprop is meant for **full-batch** training (batch size = training set size).  With
+    small mini-batches the sign of g changes from batch to batch because of sampling
+    noise, not curvature, so the step sizes collapse towards Δ_min, and equal-sized
+    steps ignore how strongly each batch disagrees: it misbehaves (RMSprop is the
+    mini-batch version of the idea).
+    """
+
+    name = "rprop"
+    default_hyperparameters = {"eta": 0.01, "eta_plus": 1.2, "eta_minus": 0.5, "step_min": 1e-6, "step_max": 50.0}
+
+    def __init__(self, eta: float = 0.01, eta_plus: float = 1.2, eta_minus: float = 0.5, step_min: float = 1e-6,
+                 step_max: float = 50.0, **options):
+        super().__init__(eta, **options)
+        self.eta_plus = _check_range("Rprop eta_plus", eta_plus, 1.0, INF)
+        self.eta_minus = _check_range("Rprop eta_minus", eta_minus, 0.0, 1.0, low_open=True, high_open=False)
+        self.step_min = _check_range("Rprop step_min", step_min, 0.0, INF)
+        self.step_max = _check_range("Rprop step_max", step_max, self.step_min, INF, low_open=True)
+        _check_range("Rprop initial step eta", eta, self.step_min, self.step_max, high_open=False)
+
+    def update(self, p, grad, state):
+        step = state.get("step")
+        if step is None:
+            step = state["step"] = xp.full_like(p.value, self.eta)     # Δ₀
+            state["prev"] = xp.zeros_like(p.value)                     # g⁽⁰⁾ = 0: no change at the first step
+        prev, one = state["prev"], p.value.dtype.type(1.0)
+        same = grad * prev                                             # g⁽ᵗ⁻¹⁾ g⁽ᵗ⁾
+        grew, flipped = same > 0, same < 0
+        factor = xp.where(grew, one * self.eta_plus, one)
+        factor[flipped] = self.eta_minus
+        step *= factor                                                 # Δ → η⁺Δ or η⁻Δ (or Δ)
+        xp.clip(step, self.step_min, self.step_max, out=step)
+        xp.sign(grad, out=same)
+        same[flipped] = 0.0                                            # iRprop⁻: forget a flipped gradient
+        prev[...] = grad
+        prev[flipped] = 0.0
+        same *= step
+        p.value -= same                                                # w → w − sign(g) Δ
+
+
+OPTIMIZERS: dict[str, type] = {cls.name: cls for cls in (SGD, Momentum, Nesterov, Adagrad, Adadelta, RMSprop,
+                                                         Adam, Rprop)}
+
+
+#: Keyword options every optimizer takes (see :class:`Optimizer`).
+_OPTIONS = ["clip_norm", "noise", "noise_gamma", "seed"]
+
+
+def default_hyperparameters() -> dict[str, dict]:
+    """{optimizer name: {hyper-parameter: default}} for every registered optimizer."""
+    return {name: dict(cls.default_hyperparameters) for name, cls in OPTIMIZERS.items()}
 
 
 def get_optimizer(name, **kwargs) -> Optimizer:
-    """An optimizer by name (``"sgd"``, ``"momentum"``, ...) with its hyper-parameters."""
+    """An optimizer by name (``"sgd"``, ``"momentum"``, ``"adam"``, ...) with its hyper-parameters."""
     if isinstance(name, Optimizer):
         return name
     key = str(name).strip().lower().replace("-", "_")
     if key not in OPTIMIZERS:
         raise NndlError(f"unknown optimizer {name!r}; choose one of {', '.join(sorted(OPTIMIZERS))}")
-    return OPTIMIZERS[key](**kwargs)
+    cls = OPTIMIZERS[key]
+    known = list(cls.default_hyperparameters) + _OPTIONS
+    unknown = [k for k in kwargs if k not in known]
+    if unknown:
+        raise NndlError(f"optimizer {key!r} has no hyper-parameter {unknown[0]!r}; use {', '.join(known)}")
+    return cls(**kwargs)

@@ -62,7 +62,44 @@ class L1(Regularizer):
         return (self.lmbda / n) * xp.sign(w)
 
 
-REGULARIZERS: dict[str, type] = {cls.name: cls for cls in (L2, L1)}
+class ElasticNet(Regularizer):
+    """L1 and L2 together (Zou & Hastie, 2005):
+
+        R = (λ₁/n) Σ |w| + (λ₂/2n) Σ w²;   ∂R/∂w = (λ₁/n) sgn(w) + (λ₂/n) w.
+
+    The L1 part drives small weights to exactly 0 (sparsity), the L2 part keeps the
+    weights of correlated inputs together.  ``ElasticNet(l1, 0)`` is ``L1(l1)`` and
+    ``ElasticNet(0, l2)`` is ``L2(l2)``.
+    """
+
+    name = "elastic_net"
+
+    def __init__(self, l1: float, l2: float):
+        for what, value in (("l1", l1), ("l2", l2)):
+            try:
+                ok = float(value) >= 0.0
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise NndlError(f"elastic-net parameter {what}={value!r} must be ≥ 0")
+        self.l1, self.l2 = float(l1), float(l2)
+
+    def penalty(self, w, n):
+        return self.l1 / n * float(xp.abs(w).sum()) + 0.5 * self.l2 / n * float((w * w).sum())
+
+    def gradient(self, w, n):
+        g = (self.l2 / n) * w
+        g += (self.l1 / n) * xp.sign(w)
+        return g
+
+    def config(self):
+        return {"name": self.name, "l1": self.l1, "l2": self.l2}
+
+    def __repr__(self):
+        return f"ElasticNet(l1={self.l1}, l2={self.l2})"
+
+
+REGULARIZERS: dict[str, type] = {cls.name: cls for cls in (L2, L1, ElasticNet)}
 
 
 def get_regularizer(name, **kwargs) -> Regularizer:

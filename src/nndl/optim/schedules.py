@@ -6,8 +6,29 @@ A schedule has two hooks, both optional:
 * ``at_epoch_end(epoch, eta, metric) -> eta or None``  after each epoch, given the
   current η and the monitored metric (validation accuracy, or None); returning None
   means "stop training".
+
+The trainer calls ``at_step(optimizer.t, eta0)`` before every mini-batch when the
+schedule's ``per_step`` is true (η₀ is the optimizer's learning rate when the trainer
+was made), and ``at_epoch_end(epoch, eta, metric)`` after every epoch, with ``epoch``
+= 1, 2, ... epochs completed; what it returns is the η of the next epoch.
+
+The decay schedules below (:class:`StepDecay`, :class:`ExponentialDecay`,
+:class:`InverseTime`, :class:`Cosine`, :class:`OneCycle`) are each a formula η(u) of a
+count u and work in either unit, chosen by ``unit=``:
+
+* ``unit="step"``: u = t, the mini-batch steps taken (0 for the first step), and η
+  changes before every step;
+* ``unit="epoch"``: u = e, the epochs completed (0 during the first epoch), and η
+  changes between epochs.  The first epoch runs at the optimizer's η, which is taken
+  as η₀ (it is remembered in :meth:`Schedule.state`, so a resumed run must
+  ``load_state`` it).
+
+``eta_at(u, eta0)`` evaluates the formula directly (for plots and tables).
 """
 from __future__ import annotations
+
+import inspect
+import math
 
 from nndl.errors import NndlError
 
@@ -80,10 +101,206 @@ class HalveOnPlateau(Schedule):
         self.best, self.waited, self.eta0 = state["best"], state["waited"], state["eta0"]
 
 
-SCHEDULES: dict[str, type] = {cls.name: cls for cls in (Schedule, HalveOnPlateau)}
+def _positive_int(what: str, value) -> int:
+    try:
+        ok = not isinstance(value, bool) and float(value) == int(value) and int(value) >= 1
+    except (TypeError, ValueError, OverflowError):
+        ok = False
+    if not ok:
+        raise NndlError(f"{what}={value!r} must be a positive whole number")
+    return int(value)
+
+
+def _number(what: str, value, ok, valid: str) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise NndlError(f"{what}={value!r} is not a number") from None
+    if not ok(number):
+        raise NndlError(f"{what}={value} is out of range; it must be {valid}")
+    return number
+
+
+class DecaySchedule(Schedule):
+    """Base class of the schedules that are a formula η(u) (see the module docstring).
+
+    Subclasses implement :meth:`eta_at`; this class turns it into ``at_step`` or
+    ``at_epoch_end`` depending on ``unit``.
+    """
+
+    def __init__(self, unit: str = "epoch"):
+        unit = str(unit).strip().lower()
+        if unit not in ("epoch", "step"):
+            raise NndlError(f"schedule unit={unit!r} is not a unit; use 'epoch' or 'step'")
+        self.unit = unit
+        self.per_step = unit == "step"
+        self.eta0: float | None = None
+
+    def eta_at(self, u: int, eta0: float) -> float:
+        """η after u steps or epochs, for initial learning rate η₀."""
+        raise NotImplementedError
+
+    def at_step(self, t, eta0):
+        return self.eta_at(t, eta0)
+
+    def at_epoch_end(self, epoch, eta, metric):
+        if self.per_step:
+            return eta
+        if self.eta0 is None:
+            self.eta0 = eta          # the first epoch ran at the optimizer's η: that is η₀
+        return self.eta_at(epoch, self.eta0)
+
+    def state(self):
+        return {"eta0": self.eta0}
+
+    def load_state(self, state):
+        self.eta0 = state.get("eta0")
+
+    def config(self):
+        return {"name": self.name, **self._args(), "unit": self.unit}
+
+    def _args(self) -> dict:
+        return {}
+
+
+class StepDecay(DecaySchedule):
+    """Multiply η by γ every ``step_size`` epochs (or steps):  η = η₀ γ^⌊u / step_size⌋.
+
+    ``StepDecay(30, 0.1)`` is the classic "divide by 10 every 30 epochs".
+    """
+
+    name = "step_decay"
+
+    def __init__(self, step_size: int = 10, gamma: float = 0.1, unit: str = "epoch"):
+        super().__init__(unit)
+        self.step_size = _positive_int("step decay step_size", step_size)
+        self.gamma = _number("step decay gamma", gamma, lambda g: 0.0 < g <= 1.0, "in (0, 1]")
+
+    def eta_at(self, u, eta0):
+        return eta0 * self.gamma ** (int(u) // self.step_size)
+
+    def _args(self):
+        return {"step_size": self.step_size, "gamma": self.gamma}
+
+
+class ExponentialDecay(DecaySchedule):
+    """η = η₀ γ^u: multiply η by γ every epoch (or step)."""
+
+    name = "exponential"
+
+    def __init__(self, gamma: float = 0.95, unit: str = "epoch"):
+        super().__init__(unit)
+        self.gamma = _number("exponential decay gamma", gamma, lambda g: 0.0 < g <= 1.0, "in (0, 1]")
+
+    def eta_at(self, u, eta0):
+        return eta0 * self.gamma ** u
+
+    def _args(self):
+        return {"gamma": self.gamma}
+
+
+class InverseTime(DecaySchedule):
+    """The 1/t schedule:  η = η₀ / (1 + η₀ λ t).
+
+    For a λ-strongly convex cost, SGD with this rate converges at the optimal O(1/t)
+    rate (Bottou, 2012, "Stochastic gradient descent tricks", with λ the L2
+    regularization constant); η halves after t = 1/(η₀λ) steps.  Per step by default.
+    """
+
+    name = "inverse_time"
+
+    def __init__(self, lmbda: float = 1e-3, unit: str = "step"):
+        super().__init__(unit)
+        self.lmbda = _number("inverse-time decay lmbda", lmbda, lambda v: 0.0 <= v < math.inf, "≥ 0")
+
+    def eta_at(self, u, eta0):
+        return eta0 / (1.0 + eta0 * self.lmbda * u)
+
+    def _args(self):
+        return {"lmbda": self.lmbda}
+
+
+class Cosine(DecaySchedule):
+    """Cosine annealing (Loshchilov & Hutter, 2017, without restarts), over T = ``total``:
+
+        η = η_min + ½ (η₀ − η_min)(1 + cos(π u / T)),   u ≤ T;   η = η_min after T.
+
+    Per step by default (T = the number of steps of the whole run).
+    """
+
+    name = "cosine"
+
+    def __init__(self, total: int, eta_min: float = 0.0, unit: str = "step"):
+        super().__init__(unit)
+        self.total = _positive_int("cosine schedule total", total)
+        self.eta_min = _number("cosine schedule eta_min", eta_min, lambda v: 0.0 <= v < math.inf, "≥ 0")
+
+    def eta_at(self, u, eta0):
+        u = min(max(u, 0), self.total)
+        return self.eta_min + 0.5 * (eta0 - self.eta_min) * (1.0 + math.cos(math.pi * u / self.total))
+
+    def _args(self):
+        return {"total": self.total, "eta_min": self.eta_min}
+
+
+class OneCycle(DecaySchedule):
+    """The one-cycle policy (Smith, 2018; Smith & Topin, 2019), over T = ``total``:
+    warm up from η_start to ``max_eta`` during the first ``pct_start`` of the run, then
+    anneal to η_end:
+
+        η_start = max_eta / div_factor,   η_end = η_start / final_div_factor,
+        u_peak = pct_start · T,
+        u ≤ u_peak:  η = a(η_start, max_eta, u / u_peak)
+        u > u_peak:  η = a(max_eta, η_end, (u − u_peak) / (T − u_peak))       (η_end after T)
+
+    where a(x, y, f) goes from x (f = 0) to y (f = 1): linearly, x + (y − x) f, for
+    ``anneal="linear"`` (Smith's triangle), or along half a cosine,
+    y + ½ (x − y)(1 + cos πf), for ``anneal="cos"`` (the default, as PyTorch).
+    Per step by default; the optimizer's own η is not used (``unit="epoch"``: the first
+    epoch runs at the optimizer's η, so set it to max_eta / div_factor).
+    """
+
+    name = "one_cycle"
+
+    def __init__(self, total: int, max_eta: float, pct_start: float = 0.3, anneal: str = "cos",
+                 div_factor: float = 25.0, final_div_factor: float = 1e4, unit: str = "step"):
+        super().__init__(unit)
+        self.total = _positive_int("one-cycle total", total)
+        self.max_eta = _number("one-cycle max_eta", max_eta, lambda v: 0.0 < v < math.inf, "> 0")
+        self.pct_start = _number("one-cycle pct_start", pct_start, lambda v: 0.0 <= v < 1.0, "in [0, 1)")
+        anneal = str(anneal).strip().lower()
+        if anneal not in ("cos", "linear"):
+            raise NndlError(f"one-cycle anneal={anneal!r} is not a shape; use 'cos' or 'linear'")
+        self.anneal = anneal
+        self.div_factor = _number("one-cycle div_factor", div_factor, lambda v: 1.0 <= v < math.inf, "≥ 1")
+        self.final_div_factor = _number("one-cycle final_div_factor", final_div_factor,
+                                        lambda v: 1.0 <= v < math.inf, "≥ 1")
+
+    def _interpolate(self, x, y, f):
+        if self.anneal == "linear":
+            return x + (y - x) * f
+        return y + 0.5 * (x - y) * (1.0 + math.cos(math.pi * f))
+
+    def eta_at(self, u, eta0=None):
+        start = self.max_eta / self.div_factor
+        end = start / self.final_div_factor
+        u = min(max(u, 0), self.total)
+        peak = self.pct_start * self.total
+        if u < peak:
+            return self._interpolate(start, self.max_eta, u / peak)
+        return self._interpolate(self.max_eta, end, (u - peak) / (self.total - peak))
+
+    def _args(self):
+        return {"total": self.total, "max_eta": self.max_eta, "pct_start": self.pct_start, "anneal": self.anneal,
+                "div_factor": self.div_factor, "final_div_factor": self.final_div_factor}
+
+
+SCHEDULES: dict[str, type] = {cls.name: cls for cls in (Schedule, HalveOnPlateau, StepDecay, ExponentialDecay,
+                                                        InverseTime, Cosine, OneCycle)}
 
 
 def get_schedule(name, **kwargs) -> Schedule:
+    """A schedule by name (``"plateau"``, ``"cosine"``, ...) with its arguments; None is a constant η."""
     if name is None:
         return Schedule()
     if isinstance(name, Schedule):
@@ -91,4 +308,9 @@ def get_schedule(name, **kwargs) -> Schedule:
     key = str(name).strip().lower().replace("-", "_")
     if key not in SCHEDULES:
         raise NndlError(f"unknown schedule {name!r}; choose one of {', '.join(sorted(SCHEDULES))}")
-    return SCHEDULES[key](**kwargs)
+    cls = SCHEDULES[key]
+    known = list(inspect.signature(cls).parameters)
+    unknown = [k for k in kwargs if k not in known]
+    if unknown:
+        raise NndlError(f"schedule {key!r} has no argument {unknown[0]!r}; use {', '.join(known) or 'none'}")
+    return cls(**kwargs)
