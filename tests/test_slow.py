@@ -1,0 +1,30 @@
+"""Full-size runs with the book's settings (minutes each): ``python -m pytest -m slow``."""
+import pytest
+
+from nndl.network import Network
+from nndl.optim import L2, SGD
+from nndl.trainer import Trainer
+
+pytestmark = pytest.mark.slow
+
+
+def _splits(data_root):
+    from nndl.data import load_mnist
+
+    return load_mnist(data_root, split="book")
+
+
+def test_chapter1_network_reaches_95_percent(data_root):
+    s = _splits(data_root)
+    net = Network.from_sizes([784, 30, 10], activation="sigmoid", cost="quadratic", init="large", seed=1)
+    history = Trainer(net, SGD(3.0), batch_size=10, progress=False, verbose=False, restore_best=True).fit(
+        s.train, 30, validation_data=s.validation, test_data=s.test)
+    assert history.final["test_accuracy"] >= 0.95
+
+
+def test_chapter3_network_reaches_97_7_percent_validation(data_root):
+    s = _splits(data_root)
+    net = Network.from_sizes([784, 100, 10], activation="sigmoid", cost="cross_entropy", seed=1)
+    history = Trainer(net, SGD(0.5), regularizers=[L2(5.0)], batch_size=10, progress=False,
+                      verbose=False).fit(s.train, 30, validation_data=s.validation)
+    assert max(history["validation_accuracy"]) >= 0.977
