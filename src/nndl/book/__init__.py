@@ -1,4 +1,4 @@
-"""The book's own interfaces: ``mnist_loader``, ``network`` (chapter 1), ``network2`` (chapter 3).
+"""The book's own interfaces: ``mnist_loader``, ``network`` (chapter 1), ``network2`` (chapter 3), ``network3`` (chapter 6).
 
 Code written for Michael Nielsen's *Neural Networks and Deep Learning* runs here with
 one changed import::
@@ -21,6 +21,6 @@ its printed lines.  Differences from the book's Python 2 code:
   (``seed=0`` unless you pass another), so runs are reproducible;
 * ``SGD`` does not shuffle your ``training_data`` list in place.
 """
-from nndl.book import mnist_loader, network, network2
+from nndl.book import mnist_loader, network, network2, network3
 
-__all__ = ["mnist_loader", "network", "network2"]
+__all__ = ["mnist_loader", "network", "network2", "network3"]
