@@ -26,8 +26,8 @@ def _safe_log(a):
 
 
 def _xlogy(y, a):
-    """y ln a, taken as 0 where y = 0 (so 0 · ln 0 = 0, not NaN)."""
-    return xp.where(y != 0, y * _safe_log(a), 0.0)
+    """y ln a, which is 0 where y = 0 even when a = 0 (ln is floored at ln(tiny), so never 0 · −∞)."""
+    return y * _safe_log(a)
 
 
 class Cost:

@@ -29,7 +29,7 @@ class Regularizer:
     def add_gradient(self, params, n: int) -> None:
         for p in params:
             if p.regularize:
-                p.grad = p.grad + self.gradient(p.value, n)
+                p.grad += self.gradient(p.value, n)
 
     def config(self) -> dict:
         return {"name": self.name, "lmbda": self.lmbda}
