@@ -159,8 +159,8 @@ def test_chunked_matches_whole(data, monkeypatch):
     (lambda: ZCAWhiten(eps=0), "eps must be a positive number"),
     (lambda: ZCAWhiten(eps=-1e-5), "eps must be a positive number"),
     (lambda: PCAWhiten(eps=float("nan")), "eps must be a positive number"),
-    (lambda: get_preprocessor("whiten"), "unknown preprocessing 'whiten'; use one of mean, standardize, pca, "
-                                         "pca_whiten, zca"),
+    (lambda: get_preprocessor("whiten"), "unknown preprocessing 'whiten'; choose one of mean, pca, pca_whiten, "
+                                         "standardize, zca"),
     (lambda: get_preprocessor("pca", q=3), "pca preprocessing does not take q"),
 ])
 def test_bad_arguments(make, words):

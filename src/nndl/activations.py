@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from nndl.backend import xp
 from nndl.errors import NndlError
+from nndl.registry import create
 
 
 # --------------------------------------------------------------------------- functions
@@ -220,7 +221,4 @@ def get_activation(spec) -> Activation:
         kwargs = spec
     else:
         name, kwargs = spec, {}
-    key = str(name).strip().lower().replace("-", "_")
-    if key not in ACTIVATIONS:
-        raise NndlError(f"unknown activation {name!r}; choose one of {', '.join(sorted(ACTIVATIONS))}")
-    return ACTIVATIONS[key](**kwargs)
+    return create(ACTIVATIONS, name, "activation", None, **kwargs)

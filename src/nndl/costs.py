@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from nndl.activations import Activation, Sigmoid, Softmax
 from nndl.backend import xp
-from nndl.errors import NndlError
+from nndl.registry import create
 
 
 def _safe_log(a):
@@ -106,8 +106,4 @@ def get_cost(spec) -> Cost:
     """Return a :class:`Cost` from a name (``"cross_entropy"``) or an object."""
     if isinstance(spec, Cost):
         return spec
-    key = str(spec).strip().lower().replace("-", "_")
-    key = _ALIASES.get(key, key)
-    if key not in COSTS:
-        raise NndlError(f"unknown cost {spec!r}; choose one of {', '.join(sorted(COSTS))}")
-    return COSTS[key]()
+    return create(COSTS, spec, "cost", _ALIASES)

@@ -28,7 +28,7 @@ import math
 import numpy
 
 from nndl.backend import FLOAT, to_device
-from nndl.errors import NndlError
+from nndl.registry import create
 
 
 class Initializer:
@@ -144,8 +144,4 @@ def get_initializer(spec) -> Initializer:
     """Return an :class:`Initializer` from a name (``"he"``) or an object."""
     if isinstance(spec, Initializer):
         return spec
-    key = str(spec).strip().lower().replace("-", "_")
-    key = _ALIASES.get(key, key)
-    if key not in INITIALIZERS:
-        raise NndlError(f"unknown initializer {spec!r}; choose one of {', '.join(sorted(INITIALIZERS))}")
-    return INITIALIZERS[key]()
+    return create(INITIALIZERS, spec, "initializer", _ALIASES)

@@ -28,6 +28,7 @@ from __future__ import annotations
 import numpy as np
 
 from nndl.errors import NndlError
+from nndl.registry import lookup
 
 #: Rows processed at a time (bounds the float64 temporaries to a few tens of MB).
 CHUNK = 4096
@@ -401,10 +402,7 @@ PREPROCESSORS: dict[str, type[Preprocessor]] = {
 
 
 def _lookup(name) -> type[Preprocessor]:
-    key = str(name).strip().lower().replace("-", "_")
-    if key not in PREPROCESSORS:
-        raise NndlError(f"unknown preprocessing {name!r}; use one of {', '.join(PREPROCESSORS)}")
-    return PREPROCESSORS[key]
+    return lookup(PREPROCESSORS, name, "preprocessing")
 
 
 def get_preprocessor(name: str, **kwargs) -> Preprocessor:

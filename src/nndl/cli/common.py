@@ -7,6 +7,7 @@ import re
 import sys
 
 from nndl.errors import NndlError
+from nndl.registry import create
 
 _CALL = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*(?:\((.*)\))?\s*$")
 
@@ -40,17 +41,10 @@ def _literal(token: str, what: str, text: str):
         raise NndlError(f"{what} {text!r}: cannot read the value {token!r}") from None
 
 
-def make_from_registry(registry: dict, text: str, what: str, **defaults):
-    """Instantiate ``registry[name](*args, **kwargs)`` from ``name(args)``; a clear error on bad names or arguments."""
+def make_from_registry(registry: dict, text: str, what: str):
+    """Instantiate ``registry[name](*args, **kwargs)`` from ``"name(args)"``; one-line errors on bad input."""
     name, args, kwargs = parse_call(text, what)
-    if name not in registry:
-        raise NndlError(f"unknown {what} {name!r}; choose one of {', '.join(sorted(registry))}")
-    for k, v in defaults.items():
-        kwargs.setdefault(k, v)
-    try:
-        return registry[name](*args, **kwargs)
-    except TypeError as exc:
-        raise NndlError(f"{what} {text!r}: {exc}") from None
+    return create(registry, name, what, None, *args, **kwargs)
 
 
 def print_json(obj) -> None:

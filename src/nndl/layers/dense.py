@@ -19,7 +19,7 @@ The 1/m of the mini-batch average is applied once, to δᴸ, by the network.
 from __future__ import annotations
 
 from nndl.activations import get_activation
-from nndl.backend import FLOAT, xp
+from nndl.backend import FLOAT
 from nndl.errors import NndlError
 from nndl.initializers import get_initializer
 from nndl.layers.base import Layer, Parameter, register_layer

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from nndl.backend import xp
 from nndl.errors import NndlError
+from nndl.registry import create
 
 
 class Constraint:
@@ -70,7 +71,4 @@ def get_constraint(name, **kwargs) -> Constraint:
     """A constraint by name (``"max_norm"``) with its arguments."""
     if isinstance(name, Constraint):
         return name
-    key = str(name).strip().lower().replace("-", "_")
-    if key not in CONSTRAINTS:
-        raise NndlError(f"unknown constraint {name!r}; choose one of {', '.join(sorted(CONSTRAINTS))}")
-    return CONSTRAINTS[key](**kwargs)
+    return create(CONSTRAINTS, name, "constraint", None, **kwargs)

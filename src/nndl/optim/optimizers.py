@@ -43,6 +43,7 @@ import numpy
 
 from nndl.backend import xp
 from nndl.errors import NndlError
+from nndl.registry import lookup, normalize
 
 INF = float("inf")
 
@@ -499,10 +500,8 @@ def get_optimizer(name, **kwargs) -> Optimizer:
     """An optimizer by name (``"sgd"``, ``"momentum"``, ``"adam"``, ...) with its hyper-parameters."""
     if isinstance(name, Optimizer):
         return name
-    key = str(name).strip().lower().replace("-", "_")
-    if key not in OPTIMIZERS:
-        raise NndlError(f"unknown optimizer {name!r}; choose one of {', '.join(sorted(OPTIMIZERS))}")
-    cls = OPTIMIZERS[key]
+    cls = lookup(OPTIMIZERS, name, "optimizer")
+    key = normalize(name)
     known = list(cls.default_hyperparameters) + _OPTIONS
     unknown = [k for k in kwargs if k not in known]
     if unknown:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from nndl.backend import xp
 from nndl.errors import NndlError
+from nndl.registry import create
 
 
 class Regularizer:
@@ -105,7 +106,4 @@ REGULARIZERS: dict[str, type] = {cls.name: cls for cls in (L2, L1, ElasticNet)}
 def get_regularizer(name, **kwargs) -> Regularizer:
     if isinstance(name, Regularizer):
         return name
-    key = str(name).strip().lower().replace("-", "_")
-    if key not in REGULARIZERS:
-        raise NndlError(f"unknown regularizer {name!r}; choose one of {', '.join(sorted(REGULARIZERS))}")
-    return REGULARIZERS[key](**kwargs)
+    return create(REGULARIZERS, name, "regularizer", None, **kwargs)

@@ -27,10 +27,10 @@ count u and work in either unit, chosen by ``unit=``:
 """
 from __future__ import annotations
 
-import inspect
 import math
 
 from nndl.errors import NndlError
+from nndl.registry import create
 
 
 class Schedule:
@@ -305,12 +305,4 @@ def get_schedule(name, **kwargs) -> Schedule:
         return Schedule()
     if isinstance(name, Schedule):
         return name
-    key = str(name).strip().lower().replace("-", "_")
-    if key not in SCHEDULES:
-        raise NndlError(f"unknown schedule {name!r}; choose one of {', '.join(sorted(SCHEDULES))}")
-    cls = SCHEDULES[key]
-    known = list(inspect.signature(cls).parameters)
-    unknown = [k for k in kwargs if k not in known]
-    if unknown:
-        raise NndlError(f"schedule {key!r} has no argument {unknown[0]!r}; use {', '.join(known) or 'none'}")
-    return cls(**kwargs)
+    return create(SCHEDULES, name, "schedule", None, **kwargs)
