@@ -18,8 +18,6 @@ Writes are atomic: a temporary file in the same folder, then ``os.replace``.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import zipfile
 from pathlib import Path
 
@@ -27,6 +25,7 @@ import numpy
 
 from nndl.backend import to_device, to_numpy
 from nndl.errors import NndlError
+from nndl.files import atomic_write
 
 FORMAT = "nndl-model"
 VERSION = 1
@@ -37,15 +36,8 @@ def _write_npz(path: Path, arrays: dict) -> None:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise NndlError(f"cannot save {path}: folder {folder} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            numpy.savez(f, **arrays)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path) as f:
+        numpy.savez(f, **arrays)
 
 
 def _json_array(obj) -> numpy.ndarray:

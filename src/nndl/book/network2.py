@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 
 import numpy
 
@@ -34,6 +33,7 @@ from nndl.book.network import DEFAULT_SEED, _as_rows, _BookNetwork, _given
 from nndl.costs import CrossEntropyCost as _NndlCrossEntropy
 from nndl.costs import QuadraticCost as _NndlQuadratic
 from nndl.errors import NndlError
+from nndl.files import atomic_write
 from nndl.initializers import get_initializer
 from nndl.optim import L2
 
@@ -246,31 +246,11 @@ class Network(_BookNetwork):
                 "weights": [w.tolist() for w in self.weights],
                 "biases": [b.tolist() for b in self.biases],
                 "cost": self.cost.__name__}
-        path = os.fspath(filename)
-        directory = os.path.dirname(os.path.abspath(path))
         try:
-            mode = os.stat(path).st_mode & 0o777
-        except OSError:
-            mode = 0o644
-        try:
-            fd, tmp = tempfile.mkstemp(prefix=".", suffix=".tmp", dir=directory)
-        except OSError as exc:
-            raise NndlError(f"cannot write {path}: {exc.strerror}") from None
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
+            with atomic_write(filename, "w") as f:
                 json.dump(data, f)
-                f.flush()
-                os.fsync(f.fileno())
-            os.chmod(tmp, mode)
-            os.replace(tmp, path)
-        except BaseException as exc:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            if isinstance(exc, OSError):
-                raise NndlError(f"cannot write {path}: {exc.strerror}") from None
-            raise
+        except OSError as exc:
+            raise NndlError(f"cannot write {os.fspath(filename)}: {exc.strerror}") from None
 
 
 def load(filename) -> Network:

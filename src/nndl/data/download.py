@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import os
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 from nndl.errors import NndlError
+from nndl.files import atomic_write
 
 CHUNK = 1 << 20  # bytes read at a time
+
+
+class _ChecksumMismatch(Exception):
+    """A mirror sent a file whose SHA-256 is not the expected one."""
 
 
 def sha256_file(path) -> str:
@@ -112,23 +115,19 @@ def download(urls: list[str], dest, sha256: str, timeout: float = 30,
     failures = []
     for url in urls:
         try:
-            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-        except OSError as exc:
-            raise NndlError(f"cannot write in {dest.parent}: {exc.strerror or exc}") from None
-        try:
-            with os.fdopen(fd, "wb") as f:
+            with atomic_write(dest, suffix=".part") as f:     # renamed into place only if verified
                 got = _fetch(url, f, timeout, dest.name, progress)
-            if got != expected:
-                failures.append(f"{url}: checksum mismatch (SHA-256 {got[:12]}..., "
-                                f"expected {expected[:12]}...)")
-                continue
-            os.replace(tmp, dest)
+                if got != expected:
+                    raise _ChecksumMismatch(f"{url}: checksum mismatch (SHA-256 {got[:12]}..., "
+                                            f"expected {expected[:12]}...)")
             return dest
+        except NndlError:
+            raise
+        except _ChecksumMismatch as exc:
+            failures.append(str(exc))
         except (OSError, http.client.HTTPException, ValueError) as exc:
             # URLError, HTTPError, timeouts and refused connections are OSErrors;
             # ValueError is a malformed URL.
             failures.append(f"{url}: {_reason(exc)}")
-        finally:
-            Path(tmp).unlink(missing_ok=True)
     raise NndlError(f"could not download {dest.name}: " + "; ".join(failures)
                     + f"; download it by hand and put it at {dest}")

@@ -13,14 +13,13 @@ Files may be gzip-compressed; compression is recognised by the gzip magic bytes
 from __future__ import annotations
 
 import gzip
-import os
-import tempfile
 import zlib
 from pathlib import Path
 
 import numpy as np
 
 from nndl.errors import NndlError
+from nndl.files import atomic_write
 
 #: IDX element type code -> big-endian NumPy dtype.
 IDX_TYPES = {
@@ -130,22 +129,9 @@ def write_idx(path, array, compress: bool | None = None) -> Path:
     payload = header + np.ascontiguousarray(array, dtype=IDX_TYPES[code]).tobytes()
     if compress if compress is not None else path.name.endswith(".gz"):
         payload = gzip.compress(payload, mtime=0)
-    _atomic_write(path, payload)
-    return path
-
-
-def _atomic_write(path: Path, payload: bytes) -> None:
-    """Write ``payload`` to a temporary file beside ``path``, then rename it into place."""
     try:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        with atomic_write(path) as f:
+            f.write(payload)
     except OSError as exc:
         raise NndlError(f"{path}: cannot write: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        Path(tmp).unlink(missing_ok=True)
-        if isinstance(exc, OSError):
-            raise NndlError(f"{path}: cannot write: {exc.strerror or exc}") from None
-        raise
+    return path

@@ -11,13 +11,12 @@ and in CI without a display.
 from __future__ import annotations
 
 import contextlib
-import os
-import tempfile
 from pathlib import Path
 
 import numpy
 
 from nndl.errors import NndlError
+from nndl.files import atomic_write
 
 #: The book's figure colours first (blue, orange, red), then more.
 COLORS = ["#2A6EA6", "#FFA933", "#FF5555", "#3A9A4A", "#8A5CC2", "#777777", "#C4497E", "#2BB3B3"]
@@ -71,16 +70,9 @@ def figure(path, nrows: int = 1, ncols: int = 1, size=None, title: str | None = 
 
 def save(fig, path) -> Path:
     """Write ``fig`` as a PNG: into a temporary file beside ``path``, then renamed over it."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_write(path, suffix=".png") as f:
+        fig.savefig(f, format="png")
+    return Path(path)
 
 
 def finish(ax, xlabel: str | None = None, ylabel: str | None = None, title: str | None = None,

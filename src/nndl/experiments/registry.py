@@ -23,13 +23,13 @@ import json
 import os
 import platform
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 from nndl.errors import NndlError
+from nndl.files import atomic_write
 
 BOOK = "http://neuralnetworksanddeeplearning.com"
 RESULT_FILE = "result.json"
@@ -217,16 +217,9 @@ def write_json(path, obj) -> Path:
 
 
 def write_text(path, text: str) -> Path:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    with atomic_write(path, "w") as f:
+        f.write(text)
+    return Path(path)
 
 
 def _plain(value):
