@@ -146,6 +146,7 @@ def load_splits(s: dict):
 # -- network ------------------------------------------------------------------------------------
 def build_network(s: dict, train):
     """The network of the settings, for examples shaped like ``train``'s."""
+    from nndl.initializers import get_initializer
     from nndl.layers import ActivationLayer, Dense, Dropout
     from nndl.network import Network
 
@@ -157,6 +158,10 @@ def build_network(s: dict, train):
         input_shape = tuple(image_shape) if image_shape and any(
             tok in s["net"] for tok in ("conv", "pool")) else (features,)
         layers = parse_spec(s["net"], input_shape)
+        if s["init"] != "default":   # --init applies to every layer whose spec names no init of its own
+            for layer in layers:
+                if getattr(layer, "init", None) is not None and layer.init.name == "default":
+                    layer.init = get_initializer(s["init"])
         net = Network(layers, input_shape, cost=s["cost"], seed=s["seed"])
         if net.num_classes != classes:
             raise NndlError(f"the network has {net.num_classes} outputs but the data have {classes} classes")
