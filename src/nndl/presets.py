@@ -71,11 +71,13 @@ PRESETS: dict[str, dict] = {
         "description": "two dense(1000) ReLU layers with dropout 0.5, expanded data, 40 epochs (book: 99.60%)",
     },
     "fast": {
-        # Placeholder, to be tuned: the ReLU net with larger mini-batches and He initialization.
-        "net": _CONV2.format(act="relu") + " dense(100) relu softmax(10)",
-        "cost": "log_likelihood", "eta": 0.1, "lmbda": 0.1, "epochs": 10, "batch_size": 32, "init": "he",
+        # Measured: 99.18% test after 3 epochs (first epoch 15.4 s on an idle core pair); the
+        # wall time from a fresh process still has to be measured on an idle machine.
+        "net": "conv(16,5) relu pool(2) conv(32,5) relu pool(2) dense(100) relu softmax(10)",
+        "cost": "log_likelihood", "optimizer": "nesterov", "eta": 0.05, "momentum": 0.9,
+        "schedule": "cosine(3, unit=epoch)", "lmbda": 0.0, "epochs": 3, "batch_size": 128, "init": "he",
         "expand": False, "augment": False, "book": None,
-        "description": "a quick conv net for a first run (placeholder settings, not yet tuned)",
+        "description": "time to 99%: a small ReLU conv net, Nesterov momentum, cosine schedule, 3 epochs",
     },
 }
 
