@@ -238,7 +238,7 @@ class Conv2D(Layer):
         return buf
 
     def _blocks(self, n: int) -> list[tuple[int, int]]:
-        """Example ranges [lo, hi) of about BLOCK_BYTES of cols each (one block for small batches)."""
+        """Example ranges [lo, hi) with at most about BLOCK_BYTES of cols each (usually one block)."""
         _, ho, wo = self.output_shape
         per_example = ho * wo * self.fan_in * self.xpad.dtype.itemsize
         count = max(1, min(n, -(-n * per_example // BLOCK_BYTES)))
@@ -268,11 +268,15 @@ class Conv2D(Layer):
             if extra:
                 mat[k] = 1
             return mat.T
-        mat = flat[:size].reshape(rows, k + extra)
-        row, item = mat.strides                     # its first K columns, viewed as (Nb, Ho, Wo, kh, kw, C):
-        c = self.input_shape[0]
-        dest = xp.lib.stride_tricks.as_strided(
-            mat, shape=view.shape, strides=(ho * wo * row, wo * row, row, kw * c * item, c * item, item))
+        cached = self._scratch.get("cols_view")
+        if cached is None or cached[0] is not flat or cached[1] != rows:    # (as_strided is slow to call)
+            mat = flat[:size].reshape(rows, k + extra)
+            row, item = mat.strides                 # its first K columns, viewed as (Nb, Ho, Wo, kh, kw, C):
+            c = self.input_shape[0]
+            dest = xp.lib.stride_tricks.as_strided(
+                mat, shape=view.shape, strides=(ho * wo * row, wo * row, row, kw * c * item, c * item, item))
+            cached = self._scratch["cols_view"] = flat, rows, mat, dest
+        _, _, mat, dest = cached
         dest[...] = view                                                # the im2col copy
         if extra:
             mat[:, k] = 1
@@ -332,7 +336,10 @@ class Conv2D(Layer):
             cols = self.cols if self.cols is not None else self._cols(self.xpad[lo:hi])
             d = delta[lo * rows:hi * rows]
             part = cols.T @ d if self.channels_first else d.T @ cols      # (K [+ 1], F) or (F, K [+ 1])
-            gw = part if gw is None else gw.__iadd__(part)
+            if gw is None:
+                gw = part
+            else:
+                gw += part
         f, c, (kh, kw), k = self.filters, self.input_shape[0], self.kernel_size, self.fan_in
         if self.channels_first:
             gw = gw.T                                                    # (F, K [+ 1])
@@ -358,12 +365,13 @@ class Conv2D(Layer):
         (kh, kw), sw = self.kernel_size, self.stride[1]
         f, c = self.filters, self.input_shape[0]
         key = ("band", span, width, dtype)
-        buf = self._scratch.get(key)
-        if buf is None:
-            buf = self._scratch[key] = xp.zeros((span, f, kh, width, c), dtype=dtype)
-        s_j, s_f, s_p, s_w, s_c = buf.strides
-        band = xp.lib.stride_tricks.as_strided(buf, shape=(span, f, kh, kw, c),
-                                               strides=(s_j + sw * s_w, s_f, s_p, s_w, s_c))
+        if key not in self._scratch:
+            buf = xp.zeros((span, f, kh, width, c), dtype=dtype)
+            s_j, s_f, s_p, s_w, s_c = buf.strides
+            band = xp.lib.stride_tricks.as_strided(buf, shape=(span, f, kh, kw, c),
+                                                   strides=(s_j + sw * s_w, s_f, s_p, s_w, s_c))
+            self._scratch[key] = buf, band
+        buf, band = self._scratch[key]
         band[...] = self.W.value.transpose(0, 2, 3, 1)                  # the same kernel for every j
         return buf.reshape(span * f, kh * width * c)
 

@@ -105,11 +105,6 @@ def _first_max_routing(views, vmax, grad, outs, accumulate=False, hit=None):
             out += target
 
 
-def _order(strides):
-    """The axes from the largest stride to the smallest: the memory layout."""
-    return sorted(range(len(strides)), key=lambda axis: -abs(strides[axis]))
-
-
 class Pool2D(Layer):
     """Base class of the pooling layers: window geometry, views and checks.
 
@@ -204,12 +199,11 @@ class Pool2D(Layer):
         Fresh multi-megabyte temporaries every mini-batch cost page faults; outputs
         (which the caller keeps) are always new arrays.
         """
-        scratch = self._scratch
-        buf = scratch.get(name)
-        if buf is None or buf.shape != like.shape or buf.dtype != like.dtype or \
-                _order(buf.strides) != _order(like.strides):
-            buf = scratch[name] = xp.empty_like(like)
-        return buf
+        key = (like.shape, like.dtype, like.strides)
+        cached = self._scratch.get(name)
+        if cached is None or cached[0] != key:
+            cached = self._scratch[name] = (key, xp.empty_like(like))
+        return cached[1]
 
     # Subclasses: _pool(views, first, out) pools equally shaped views (``first``: the views are
     # of the input x); _finish(pooled) completes the result; _route(views, pooled, grad,
