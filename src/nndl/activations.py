@@ -131,7 +131,7 @@ class ReLU(Activation):
         return (z > 0).astype(z.dtype)
 
     def backward(self, z, a, grad_a):
-        return xp.where(z > 0, grad_a, 0).astype(grad_a.dtype, copy=False)
+        return grad_a * (z > 0)
 
 
 class LeakyReLU(Activation):
