@@ -10,6 +10,7 @@ import numpy
 
 from nndl import io
 from nndl.cli.common import print_json
+from nndl.ensemble import normalize
 from nndl.errors import NndlError
 
 
@@ -23,13 +24,6 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def probabilities(outputs: numpy.ndarray) -> numpy.ndarray:
-    """Softmax outputs as they are; other outputs (sigmoid) normalized to sum to 1."""
-    outputs = numpy.clip(outputs.astype(numpy.float64), 0, None)
-    total = outputs.sum(axis=1, keepdims=True)
-    return numpy.divide(outputs, total, out=numpy.full_like(outputs, 1 / outputs.shape[1]), where=total > 0)
-
-
 def run(args) -> int:
     from nndl.data.images import load_digit_images
 
@@ -40,7 +34,7 @@ def run(args) -> int:
     x = load_digit_images(args.images)
     if network.preprocessor is not None:
         x = network.preprocessor.transform(x)
-    probs = probabilities(network.predict_proba(x))
+    probs = normalize(network.predict_proba(x))   # softmax as it is; sigmoid outputs scaled to sum to 1
     names = network.class_names or [str(i) for i in range(network.num_classes)]
     top = max(1, min(args.top, len(names)))
     for path, p in zip(args.images, probs):
