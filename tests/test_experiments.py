@@ -227,6 +227,13 @@ def test_read_run_accepts_a_history_dict(tmp_path):
         read_run(bad)
 
 
+def test_read_run_accepts_the_ensemble_command_output(tmp_path):
+    path = tmp_path / "ch6-ensemble.json"
+    path.write_text(json.dumps({"models": ["a.npz", "b.npz"], "vote": "mean", "split": "test",
+                                "examples": 10000, "accuracy": 0.9971, "model_accuracies": [0.996, 0.9958]}))
+    assert read_run(path)["test_accuracy"] == 99.71
+
+
 # -- the report ---------------------------------------------------------------------------------------
 def test_report_links_every_figure(book_runs, tmp_path):
     out, results, _ = book_runs

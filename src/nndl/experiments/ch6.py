@@ -23,9 +23,8 @@ from nndl.experiments._common import mnist, pct, subset
 from nndl.experiments.registry import experiment, log, row
 
 #: The book's ladder: (name, what changes, the book's test accuracy in %).  A rung is one saved
-#: ``nndl train --preset NAME`` run where :mod:`nndl.presets` has that preset; the extra
-#: fully connected layer has no preset, and the ensemble is ``nndl ensemble ... --json`` of
-#: five dropout models, saved as ch6-ensemble.json.
+#: ``nndl train --preset NAME`` run (see :mod:`nndl.presets`); the ensemble is the
+#: ``nndl ensemble MODEL... --json`` output for five models, saved as ch6-ensemble.json.
 LADDER = [
     ("ch6-shallow", "[784, 100, 10] sigmoid, no convolution", 97.80),
     ("ch6-conv1", "+ conv 20×5×5, max-pool 2×2", 98.78),
@@ -53,8 +52,8 @@ def read_run(path: Path) -> dict:
     if isinstance(whole, dict):
         if isinstance(whole.get("final"), dict):            # History.to_dict()
             epochs, final = whole.get("epochs", []), whole["final"]
-        elif whole.get("final") is True or "test_accuracy" in whole:
-            final = whole                                   # just the last line
+        elif whole.get("final") is True or "test_accuracy" in whole or "models" in whole:
+            final = whole                                   # just the last line, or nndl ensemble --json
         else:
             epochs = [whole]                                # one epoch line: the run did not finish
     else:
