@@ -44,6 +44,6 @@ def run(args) -> int:
         return 0
     for path, acc in zip(args.models, singles):
         print(f"{path}: {100 * acc:.2f}%")
-    print(f"ensemble of {len(networks)} ({args.vote} vote) on {name} ({args.split}): {100 * accuracy:.2f}% "
+    print(f"ensemble of {len(networks)} ({args.vote} vote) on {name}: {100 * accuracy:.2f}% "
           f"({int(round(accuracy * len(labels)))} / {len(labels)})")
     return 0
