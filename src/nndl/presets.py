@@ -4,7 +4,9 @@ Each preset is a dict with
 
 ``net``          a layer spec (see :mod:`nndl.spec`), for input (1, 28, 28) MNIST images;
 ``cost``         the cost function (``"log_likelihood"`` with a softmax output, as in network3.py);
-``eta``          the learning rate η (plain SGD, gradient of the mini-batch *mean* cost);
+``eta``          the learning rate η (of the gradient of the mini-batch *mean* cost);
+``optimizer``, ``momentum``, ``schedule``   optional: as ``--optimizer``, ``--momentum`` and
+                 ``--schedule`` (default: plain SGD at a constant η, as the book);
 ``lmbda``        the L2 parameter λ of nndl's (λ/2n) Σ w², n = training-set size.  network3.py
                  divides its 0.5·lmbda·Σw² by the number of mini-batches n/m instead, so the
                  book's ``lmbda=0.1`` with m = 10 is nndl's λ = 1.0;
@@ -12,7 +14,8 @@ Each preset is a dict with
 ``init``         the initializer of every conv and dense layer;
 ``expand``       train on the book's expanded MNIST (each image also shifted one pixel up,
                  down, left and right: 250,000 images);
-``augment``      random transformations on the fly instead (not used by the book);
+``augment``      random transformations drawn per mini-batch instead, an ``--augment`` spec
+                 such as ``"rotate(8)+shift(2)"`` (not used by the book);
 ``book``         the test accuracy the book reports, in percent;
 ``description``  one line.
 

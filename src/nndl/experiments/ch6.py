@@ -82,6 +82,12 @@ def read_run(path: Path) -> dict:
                                     e.get("validation_accuracy") is not None]}
 
 
+def _trained_in(run) -> str:
+    """ " (trained in 19.1 min)": the saved run's wall time, if it recorded one."""
+    seconds = (run or {}).get("seconds_total")
+    return f" (trained in {seconds / 60:.1f} min)" if seconds else ""
+
+
 def _model_path(results: Path, preset: str, run: dict) -> Path | None:
     for candidate in (results / f"{preset}.npz", Path(run["model"]) if run.get("model") else None,
                       results / Path(run["model"]).name if run.get("model") else None):
@@ -261,9 +267,11 @@ def conv_ladder(out_dir, quick, seed, results_dir=None, retrain=False):
     rows = []
     for preset, change, acc in LADDER:
         run = runs.get(preset)
-        rows.append(row(f"{preset}: {change}", acc, "missing" if run is None else run["test_accuracy"], "%"))
+        rows.append(row(f"{preset}: {change}{_trained_in(run)}", acc,
+                        "missing" if run is None else run["test_accuracy"], "%"))
     for preset in extra:
-        rows.append(row(f"{preset} (not in the book's ladder)", None, runs[preset]["test_accuracy"], "%"))
+        rows.append(row(f"{preset} (not in the book's ladder){_trained_in(runs[preset])}", None,
+                        runs[preset]["test_accuracy"], "%"))
     return {
         "settings": {"results_dir": str(results), "ladder": [{"preset": p, "change": c} for p, c, _ in LADDER],
                      "retrain": bool(retrain)},
