@@ -82,6 +82,13 @@ def _as_config(pair):
     return pair[0] if pair[0] == pair[1] else list(pair)
 
 
+def check_image_batch(x, input_shape, label: str) -> None:
+    """NndlError naming layer ``label`` unless ``x`` is an (N, C, H, W) batch with (C, H, W) = ``input_shape``."""
+    if x.ndim != 4 or tuple(x.shape[1:]) != tuple(input_shape):
+        raise NndlError(f"{label} expects a batch of shape (N, {', '.join(map(str, input_shape))}), "
+                        f"got {tuple(x.shape)}")
+
+
 def receptive_fields(x, kh: int, kw: int, sh: int, sw: int, ho: int, wo: int, channels_first: bool):
     """Every receptive field of the (N, C, H, W)-shaped batch ``x``, as a strided view (no copy).
 
@@ -211,11 +218,6 @@ class Conv2D(Layer):
         return [self.W, self.b] if self.use_bias else [self.W]
 
     # -- passes -----------------------------------------------------------------------
-    def _check(self, x):
-        if x.ndim != 4 or tuple(x.shape[1:]) != self.input_shape:
-            raise NndlError(f"{self._label()} expects a batch of shape (N, {', '.join(map(str, self.input_shape))}), "
-                            f"got {tuple(x.shape)}")
-
     def _pad(self, x):
         """``x`` with its zero border, (N, C, H + pt + pb, W + pl + pr), in the layout of the cols.
 
@@ -295,7 +297,7 @@ class Conv2D(Layer):
 
         As matrices: Z = cols Wmᵀ (+ b), one product per block of examples.
         """
-        self._check(x)
+        check_image_batch(x, self.input_shape, self._label())
         n, rows = len(x), self.output_shape[1] * self.output_shape[2]
         self.xpad = xpad = self._pad(x)
         blocks = self._blocks(n)

@@ -28,7 +28,7 @@ from __future__ import annotations
 from nndl.backend import FLOAT, xp
 from nndl.errors import NndlError
 from nndl.layers.base import Layer, register_layer
-from nndl.layers.conv import _as_config, _pair
+from nndl.layers.conv import _as_config, _pair, check_image_batch
 
 
 def _column_views(a, k: int):
@@ -147,11 +147,6 @@ class Pool2D(Layer):
         self.covers = self.tiles and ho * kh == h and wo * kw == w
         return self.output_shape
 
-    def _check(self, x):
-        if x.ndim != 4 or tuple(x.shape[1:]) != self.input_shape:
-            raise NndlError(f"{self._label()} expects a batch of shape (N, {', '.join(map(str, self.input_shape))}), "
-                            f"got {tuple(x.shape)}")
-
     def _tiled(self, x):
         """The part of ``x`` the tiling windows cover (the ragged edge cut off)."""
         (kh, kw), (_, ho, wo) = self.size, self.output_shape
@@ -166,7 +161,7 @@ class Pool2D(Layer):
 
     def forward(self, x, training=False):
         """The pooled maps a (N, C, Ho, Wo), in the memory layout of ``x``."""
-        self._check(x)
+        check_image_batch(x, self.input_shape, self._label())
         self.x = x
         (kh, kw) = self.size
         if self.tiles:
