@@ -82,6 +82,14 @@ def _as_config(pair):
     return pair[0] if pair[0] == pair[1] else list(pair)
 
 
+def image_input_shape(input_shape, label: str) -> tuple[int, int, int]:
+    """``input_shape`` as (C, H, W); NndlError naming layer ``label`` if it is not three numbers."""
+    if len(input_shape) != 3:
+        raise NndlError(f"{label} needs input of shape (channels, height, width), got {tuple(input_shape)}")
+    c, h, w = (int(d) for d in input_shape)
+    return c, h, w
+
+
 def check_image_batch(x, input_shape, label: str) -> None:
     """NndlError naming layer ``label`` unless ``x`` is an (N, C, H, W) batch with (C, H, W) = ``input_shape``."""
     if x.ndim != 4 or tuple(x.shape[1:]) != tuple(input_shape):
@@ -185,10 +193,7 @@ class Conv2D(Layer):
         return ph, ph, pw, pw
 
     def build(self, input_shape, rng, dtype=FLOAT):
-        if len(input_shape) != 3:
-            raise NndlError(f"{self._label()} needs input of shape (channels, height, width), "
-                            f"got {tuple(input_shape)}")
-        c, h, w = (int(d) for d in input_shape)
+        c, h, w = image_input_shape(input_shape, self._label())
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
         pt, pb, pl, pr = self.pads = self._pads(h, w)
         hp, wp = h + pt + pb, w + pl + pr

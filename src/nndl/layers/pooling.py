@@ -28,7 +28,7 @@ from __future__ import annotations
 from nndl.backend import FLOAT, xp
 from nndl.errors import NndlError
 from nndl.layers.base import Layer, register_layer
-from nndl.layers.conv import _as_config, _pair, check_image_batch
+from nndl.layers.conv import _as_config, _pair, check_image_batch, image_input_shape
 
 
 def _column_views(a, k: int):
@@ -131,10 +131,7 @@ class Pool2D(Layer):
         return f"{self.type}({k})" if self.stride == self.size else f"{self.type}({k},{s})"
 
     def build(self, input_shape, rng, dtype=FLOAT):
-        if len(input_shape) != 3:
-            raise NndlError(f"{self._label()} needs input of shape (channels, height, width), "
-                            f"got {tuple(input_shape)}")
-        c, h, w = (int(d) for d in input_shape)
+        c, h, w = image_input_shape(input_shape, self._label())
         (kh, kw), (sh, sw) = self.size, self.stride
         if kh > h or kw > w:
             raise NndlError(f"{self._label()}: window {kh}x{kw} is larger than the input {(c, h, w)}")
