@@ -6,7 +6,8 @@ The network (network3.py's order: activation after pooling):
 
 log-likelihood cost, plain SGD η = 0.03, float32, 2 threads, on the first N MNIST
 training images.  nndl trains with ``nndl.trainer.Trainer`` exactly as the command line
-does (shuffle, gather, backprop, cost, gradient-norm sampling, SGD step); PyTorch with a
+does (shuffle, gather, backprop, cost, gradient-norm sampling, SGD step; by default each
+mini-batch cut into one part per thread, see ``nndl.parallel``); PyTorch with a
 plain loop over slices of a pre-shuffled tensor.  Each framework runs in its own
 subprocess (its own thread pool and peak memory), and the two alternate, so a busy
 machine slows both alike.
@@ -16,7 +17,7 @@ machine slows both alike.
     python bench/bench_conv.py --profile              # plus per-layer milliseconds
 
 Prints one JSON line per case and the machine's float32 matmul peak.  Fields:
-``nndl_epoch_s``/``torch_epoch_s`` seconds for one epoch of ``images`` images (plus
+``nndl_workers`` the parts each mini-batch was cut into, ``nndl_epoch_s``/``torch_epoch_s`` seconds for one epoch of ``images`` images (plus
 ``*_epoch_s_50k``, linearly scaled, when images ≠ 50,000), ``ratio`` = nndl/torch (the
 best of ``--repeat`` runs each), ``nndl_gflops`` achieved (3 × the layers' forward
 FLOPs per image), ``peak_rss_mb`` of the nndl process, the CPU seconds of each
@@ -63,7 +64,7 @@ def cpu_seconds() -> float:
 
 
 # --------------------------------------------------------------------------- workers
-def run_nndl(images: int, batch_size: int, threads: int, epochs: int) -> dict:
+def run_nndl(images: int, batch_size: int, threads: int, epochs: int, workers="auto") -> dict:
     sys.path.insert(0, str(REPO / "src"))
     from nndl.network import Network
     from nndl.optim import SGD
@@ -72,7 +73,8 @@ def run_nndl(images: int, batch_size: int, threads: int, epochs: int) -> dict:
 
     x, y = load_mnist(images)
     net = Network(parse_spec(SPEC, (1, 28, 28)), (1, 28, 28), cost="log_likelihood", seed=0)
-    trainer = Trainer(net, SGD(ETA), batch_size=batch_size, threads=threads, progress=False, verbose=False)
+    trainer = Trainer(net, SGD(ETA), batch_size=batch_size, threads=threads, workers=workers, progress=False,
+                      verbose=False)
     seconds, cpu = [], []
     for _ in range(epochs):
         start = cpu_seconds()
@@ -82,7 +84,7 @@ def run_nndl(images: int, batch_size: int, threads: int, epochs: int) -> dict:
     flops = 3.0 * sum(layer.forward_flops(1) for layer in net.layers) * images
     best = min(range(epochs), key=seconds.__getitem__)
     return {"seconds": seconds[best], "cpu_seconds": cpu[best], "flops": flops, "peak_rss_mb": peak_rss_mb(),
-            "training_cost": trainer.history.records[-1]["training_cost"]}
+            "training_cost": trainer.history.records[-1]["training_cost"], "workers": trainer.batch_parts(threads)}
 
 
 def profile_nndl(images: int, batch_size: int, threads: int, steps: int = 200) -> dict:
@@ -167,10 +169,10 @@ def matmul_peak(threads: int) -> float:
     return 2 * 2048 ** 3 / best / 1e9
 
 
-def _worker(kind, images, batch_size, threads, epochs) -> dict:
+def _worker(kind, images, batch_size, threads, epochs, workers="auto") -> dict:
     """Run one framework in a fresh process; its result dict."""
     cmd = [sys.executable, __file__, "--worker", kind, "--images", str(images), "--batch-sizes", str(batch_size),
-           "--threads", str(threads), "--epochs", str(epochs)]
+           "--threads", str(threads), "--epochs", str(epochs), "--workers", str(workers)]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -182,6 +184,9 @@ def main(argv=None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="alternating nndl/torch runs per case; best is kept")
     parser.add_argument("--threads", type=int, default=2, help="BLAS / torch threads (default 2)")
     parser.add_argument("--epochs", type=int, default=1, help="epochs per run (the fastest is kept)")
+    parser.add_argument("--workers", default="auto",
+                        help="nndl: parts each mini-batch is cut into, trained at once on threads "
+                             "(auto, the default, as `nndl train`; 1: one piece)")
     parser.add_argument("--no-torch", action="store_true", help="time nndl only")
     parser.add_argument("--profile", action="store_true",
                         help="also print milliseconds per mini-batch in each nndl layer (forward, backward)")
@@ -192,8 +197,12 @@ def main(argv=None) -> int:
         if args.worker == "profile":
             print(json.dumps(profile_nndl(args.images, batch_sizes[0], args.threads)))
             return 0
-        run = run_nndl if args.worker == "nndl" else run_torch
-        print(json.dumps(run(args.images, batch_sizes[0], args.threads, args.epochs)))
+        if args.worker == "nndl":
+            workers = args.workers if args.workers == "auto" else int(args.workers)
+            result = run_nndl(args.images, batch_sizes[0], args.threads, args.epochs, workers)
+        else:
+            result = run_torch(args.images, batch_sizes[0], args.threads, args.epochs)
+        print(json.dumps(result))
         return 0
 
     print(json.dumps({"case": "matmul_peak", "threads": args.threads, "shape": "2048x2048 @ 2048x2048 float32",
@@ -202,12 +211,12 @@ def main(argv=None) -> int:
     for batch_size in batch_sizes:
         nndl_runs, torch_runs = [], []
         for _ in range(args.repeat):
-            nndl_runs.append(_worker("nndl", args.images, batch_size, args.threads, args.epochs))
+            nndl_runs.append(_worker("nndl", args.images, batch_size, args.threads, args.epochs, args.workers))
             if not args.no_torch:
                 torch_runs.append(_worker("torch", args.images, batch_size, args.threads, args.epochs))
         best = min(nndl_runs, key=lambda r: r["seconds"])
         row = {"case": "ch6-conv2-relu", "batch_size": batch_size, "images": args.images,
-               "nndl_epoch_s": round(best["seconds"], 2)}
+               "nndl_workers": best["workers"], "nndl_epoch_s": round(best["seconds"], 2)}
         if torch_runs:
             best_torch = min(torch_runs, key=lambda r: r["seconds"])
             t = best_torch["seconds"]

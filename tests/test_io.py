@@ -95,6 +95,34 @@ def test_resume_from_a_checkpoint_equals_an_uninterrupted_run(tmp_path):
         np.testing.assert_array_equal(a, b)
 
 
+def test_resume_equals_an_uninterrupted_run_with_split_batches(tmp_path):
+    """Two workers with dropout: the parts' masks come from the network's generator, which the checkpoint keeps."""
+    from nndl.spec import parse_spec
+
+    rng = np.random.default_rng(0)
+    x = rng.random((120, 1, 8, 8), dtype=np.float32)
+    y = (x[:, 0, :4].sum(axis=(1, 2)) > x[:, 0, 4:].sum(axis=(1, 2))).astype(np.int64)
+
+    def fresh():
+        return Network(parse_spec("conv(3,3) pool(2) relu dense(12) relu dropout(0.4) softmax(2)", (1, 8, 8)),
+                       (1, 8, 8), cost="log_likelihood", seed=5)
+
+    def trainer(net, callbacks=()):
+        return Trainer(net, Momentum(0.2, mu=0.5), batch_size=32, workers=2, threads=2, progress=False,
+                       verbose=False, callbacks=callbacks)
+
+    straight = fresh()
+    trainer(straight).fit((x, y), 4)
+    ckpt = tmp_path / "run.ckpt.npz"
+    trainer(fresh(), [lambda t, r: io.save_checkpoint(t, ckpt)]).fit((x, y), 2)
+    net, state, opt, best = io.read_checkpoint(ckpt)
+    resumed = trainer(net)
+    io.restore_trainer(resumed, state, opt, best)
+    resumed.fit((x, y), 4)
+    for a, b in zip(net.get_weights(), straight.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
 def test_a_model_file_is_not_a_checkpoint(tmp_path):
     path = io.save(Network.from_sizes([3, 2]), tmp_path / "m.npz")
     with pytest.raises(NndlError, match="not a checkpoint"):

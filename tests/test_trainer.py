@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from nndl.errors import NndlError
+from nndl.layers import Dense
 from nndl.network import Network
 from nndl.optim import L1, L2, SGD, HalveOnPlateau, Momentum
 from nndl.trainer import Trainer, TrainingDiverged
@@ -128,3 +129,69 @@ def test_history_records_gradient_norms_per_layer():
     norms = history["gradient_norms"][-1]
     assert list(norms) == ["1:dense", "2:dense", "3:dense"]
     assert all(v > 0 for v in norms.values())
+
+
+# -- data parallelism: a mini-batch cut into parts on threads ------------------------------------
+def _conv_net(dropout=0.0, dtype=np.float32, seed=3):
+    from nndl.spec import parse_spec
+
+    spec = f"conv(4,3) pool(2) relu dense(16) relu dropout({dropout}) softmax(10)"
+    return Network(parse_spec(spec, (1, 8, 8)), (1, 8, 8), cost="log_likelihood", seed=seed, dtype=dtype)
+
+
+def _images(n=96, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.random((n, 1, 8, 8), dtype=np.float32)
+    return x, (x[:, 0, :4].sum(axis=(1, 2)) * 10 // x[:, 0].sum(axis=(1, 2))).astype(np.int64) % 10
+
+
+@pytest.mark.parametrize("workers, m", [(2, 13), (2, 4), (3, 64)])
+def test_a_split_batch_gives_the_gradient_of_the_whole_batch(workers, m):
+    from nndl.parallel import DataParallel
+
+    net = _conv_net(dtype=np.float64)
+    x, labels = _images(m)
+    y = net.one_hot(labels)
+    a_whole = net.backprop(x.astype(np.float64), y)
+    whole = [p.grad.copy() for p in net.params]
+    with DataParallel(net, workers) as parallel:
+        a_parts = parallel.backprop(x.astype(np.float64), y)
+    np.testing.assert_allclose(a_parts, a_whole, rtol=1e-12, atol=1e-15)
+    for g, p in zip(whole, net.params):
+        np.testing.assert_allclose(p.grad, g, rtol=1e-10, atol=1e-13)
+
+
+def _fit_withbatch_parts(workers, epochs=2, net=None):
+    x, y = _images()
+    net = net or _conv_net(dropout=0.3)
+    trainer = Trainer(net, SGD(0.5), batch_size=32, workers=workers, threads=2, progress=False, verbose=False)
+    trainer.fit((x, y), epochs)
+    return net, trainer
+
+
+def test_training_on_split_batches_is_reproducible_and_learns_like_one_piece():
+    a, trainer = _fit_withbatch_parts(2)
+    assert trainer.batch_parts(2) == 2
+    b, _ = _fit_withbatch_parts(2)
+    for wa, wb in zip(a.get_weights(), b.get_weights()):
+        np.testing.assert_array_equal(wa, wb)                # same seed, same numbers
+    c, _ = _fit_withbatch_parts(1)
+    assert any(not np.array_equal(wa, wc) for wa, wc in zip(a.get_weights(), c.get_weights()))  # other dropout masks
+    x, y = _images()
+    assert abs(a.accuracy(x, y) - c.accuracy(x, y)) < 0.15
+
+
+def test_auto_workers_split_conv_nets_by_the_threads_but_not_batch_norm_or_dense_nets():
+    from nndl.layers.batchnorm import BatchNorm
+
+    net = _conv_net()
+    assert Trainer(net, batch_size=64).batch_parts(2) == 2
+    assert Trainer(net, batch_size=64).batch_parts(1) == 1
+    assert Trainer(net, batch_size=10).batch_parts(2) == 1              # parts too small
+    assert Trainer(Network.from_sizes([4, 8, 2]), batch_size=64).batch_parts(2) == 1   # dense: all BLAS anyway
+    bn = Network([Dense(8), BatchNorm(), Dense(2, activation="softmax")], (4,), cost="log_likelihood")
+    assert Trainer(bn, batch_size=64).batch_parts(2) == 1
+    with pytest.raises(NndlError, match="batch normalization"):
+        Trainer(bn, workers=2)
+    with pytest.raises(NndlError, match="workers"):
+        Trainer(net, workers=0)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 import sys
 import time
+from contextlib import nullcontext
 
 import numpy
 
@@ -25,6 +26,7 @@ from nndl.batches import ArrayBatches
 from nndl.errors import NndlError
 from nndl.history import History
 from nndl.optim import SGD, get_schedule
+from nndl.parallel import DataParallel, can_split, worth_splitting
 
 
 class TrainingDiverged(NndlError):
@@ -75,6 +77,11 @@ class Trainer:
         Seeds the shuffling (default: the network's seed).
     threads : "auto", int or None
         BLAS threads while training (``"auto"``: one for small products).
+    workers : "auto" or int
+        Cut each mini-batch into this many parts that backpropagate at the same time on
+        threads, each with a one-thread BLAS (:mod:`nndl.parallel`); 1: one piece.
+        ``"auto"``: as many parts as BLAS threads for a conv net that can split (no batch
+        normalization) when the mini-batch has at least 8 examples per part.
     progress : bool, optional
         A progress bar per epoch (default: when stderr is a terminal).
     verbose : bool
@@ -87,7 +94,7 @@ class Trainer:
 
     def __init__(self, network, optimizer=None, regularizers=(), constraints=(), schedule=None, batch_size=10,
                  early_stopping=None, restore_best=None, monitor_training=False, monitor_test=False, seed=None, threads="auto",
-                 progress=None, verbose=True, callbacks=(), gradient_norm_every=10, batch_hook=None):
+                 workers="auto", progress=None, verbose=True, callbacks=(), gradient_norm_every=10, batch_hook=None):
         if int(batch_size) < 1:
             raise NndlError(f"batch size must be at least 1, got {batch_size}")
         if early_stopping is not None and int(early_stopping) < 1:
@@ -104,6 +111,12 @@ class Trainer:
         self.monitor_test = bool(monitor_test)
         self.rng = numpy.random.default_rng(network.seed if seed is None else seed)
         self.threads = threads
+        if workers != "auto" and (int(workers) != workers or int(workers) < 1):
+            raise NndlError(f"workers must be 'auto' or a whole number ≥ 1, got {workers!r}")
+        if workers != "auto" and int(workers) > 1 and not can_split(network):
+            raise NndlError("this network cannot split its mini-batches between workers (batch normalization "
+                            "needs the whole batch); use workers=1")
+        self.workers = workers
         self.progress = sys.stderr.isatty() if progress is None else bool(progress)
         self.verbose = bool(verbose)
         self.callbacks = list(callbacks)
@@ -129,10 +142,13 @@ class Trainer:
         test = self._checked(test_data, "test data")
         n = len(source)
         threads = auto_threads(net.forward_flops(self.batch_size)) if self.threads == "auto" else self.threads
+        workers = self.batch_parts(threads)
         self.stop_reason = None
-        with blas_threads(threads):
+        with blas_threads(threads), DataParallel(net, workers) if workers > 1 else nullcontext() as parallel:
+            backprop = net.backprop if parallel is None else parallel.backprop
             while self.epoch < int(epochs) and self.stop_reason is None:
-                record = self._train_epoch(source, n, int(epochs))
+                with blas_threads(1) if parallel is not None else nullcontext():
+                    record = self._train_epoch(source, n, int(epochs), backprop)
                 self._monitor(record, source, validation, test if self.monitor_test else None)
                 self.history.append(record)
                 self._end_of_epoch(record)
@@ -149,7 +165,15 @@ class Trainer:
         self.history.final["stop_reason"] = self.stop_reason or "epochs"
         return self.history
 
-    def _train_epoch(self, source, n, epochs) -> dict:
+    def batch_parts(self, threads) -> int:
+        """The number of parts each mini-batch is cut into (see ``workers``)."""
+        if self.workers != "auto":
+            return int(self.workers)
+        if threads is None or threads < 2 or self.batch_size < 8 * threads or not worth_splitting(self.network):
+            return 1
+        return int(threads)
+
+    def _train_epoch(self, source, n, epochs, backprop) -> dict:
         net, m = self.network, self.batch_size
         params = net.params
         layers_with_params = [layer for layer in net.layers if layer.params]
@@ -167,7 +191,7 @@ class Trainer:
                 self.optimizer.eta = self.schedule.at_step(self.optimizer.t, self.eta0)
             x, labels = source.batch(order[k * m:(k + 1) * m if k < n_batches - 1 else n], self.rng)
             y = net.one_hot(labels)
-            a = net.backprop(x, y)
+            a = backprop(x, y)
             batch_cost = net.cost.fn(a, y)
             if not math.isfinite(batch_cost):
                 raise TrainingDiverged(

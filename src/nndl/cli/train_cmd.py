@@ -25,6 +25,7 @@ DEFAULTS = {
     "early_stop": None, "schedule": None, "seed": 0, "batch_norm": False, "max_norm": None,
     "preprocess": None, "clip_norm": None, "grad_noise": None, "expand": False, "augment": None,
     "monitor_training": False, "monitor_test": False, "threads": "auto",
+    "workers": "auto",
 }
 #: The default network when the user names neither --layers, --net nor --preset.
 DEFAULT_HIDDEN, DEFAULT_ETA, DEFAULT_LMBDA = 100, 0.5, 5.0
@@ -73,6 +74,9 @@ def register(subparsers) -> None:
                                                               "(the best weights are kept)")
     t.add_argument("--seed", type=int, help="seed for weights, shuffling, dropout and data splits (default 0)")
     t.add_argument("--threads", help="BLAS threads: auto (default) or a number")
+    t.add_argument("--workers", help="cut each mini-batch into this many parts trained at once on threads: "
+                                     "auto (default: one per BLAS thread when the network allows) or a number "
+                                     "(1: one piece)")
     o = p.add_argument_group("output")
     o.add_argument("--out", default="model.npz", help="where to save the model (default model.npz)")
     o.add_argument("--checkpoint", help="write a checkpoint here after every epoch")
@@ -213,11 +217,24 @@ def build_trainer(s: dict, network, quiet: bool, callbacks=()) -> Trainer:
 
         constraints.append(MaxNorm(s["max_norm"]))
     schedule = make_from_registry(SCHEDULES, s["schedule"], "schedule") if s["schedule"] else None
-    threads = s["threads"] if s["threads"] in (None, "auto") else int(s["threads"])
+    threads, workers = _count(s["threads"], "--threads"), _count(s["workers"], "--workers")
     return Trainer(network, optimizer, regularizers=regularizers, constraints=constraints, schedule=schedule,
                    batch_size=s["batch_size"], early_stopping=s["early_stop"], restore_best=True,
                    monitor_training=s["monitor_training"], monitor_test=s["monitor_test"], seed=s["seed"], threads=threads,
-                   progress=None if not quiet else False, verbose=not quiet, callbacks=callbacks)
+                   workers=workers, progress=None if not quiet else False, verbose=not quiet, callbacks=callbacks)
+
+
+def _count(value, option: str):
+    """'auto' (or None), or a whole number ≥ 1 from the command line."""
+    if value in (None, "auto"):
+        return value
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise NndlError(f"{option} must be 'auto' or a whole number ≥ 1, got {value!r}")
+    return count
 
 
 def training_source(s: dict, train, network):
@@ -245,6 +262,7 @@ def run(args) -> int:
     if args.resume:
         network, state, opt_arrays, best = io.read_checkpoint(args.resume)
         s = dict(network.metadata["settings"])
+        s.setdefault("workers", 1)              # checkpoints from before --workers trained in one piece
         if args.epochs is not None:
             s["epochs"] = args.epochs
     else:

@@ -15,6 +15,7 @@ class ActivationLayer(Layer):
     """a = σ(x), elementwise (softmax: over the last axis)."""
 
     type = "activation"
+    splits_over_batch = True
 
     def __init__(self, activation="relu"):
         super().__init__()

@@ -18,6 +18,11 @@ The contract (batch-major: the first axis of every array is the mini-batch):
     Non-trainable state saved with the model (e.g. running averages), name → array.
 ``config() -> dict``
     The JSON-able constructor arguments, with ``"type"``, so a saved model can be rebuilt.
+``splits_over_batch``
+    True if each example's output depends on that example alone (not on the rest of
+    the mini-batch), so the batch may be cut into parts that run at the same time
+    (:mod:`nndl.parallel`).  False by default; batch normalization is the exception
+    among nndl's own layers.
 
 A new layer subclasses :class:`Layer`, implements these, and registers itself with
 :func:`register_layer`; nothing in the network, trainer or optimizers changes.
@@ -62,6 +67,7 @@ class Layer:
     """Base class of all layers (see the module docstring for the contract)."""
 
     type = "layer"
+    splits_over_batch = False
 
     def __init__(self):
         self.input_shape: tuple | None = None

@@ -145,6 +145,7 @@ class Conv2D(Layer):
     """
 
     type = "conv"
+    splits_over_batch = True
 
     def __init__(self, filters: int, kernel_size, stride=1, padding="valid", activation="linear",
                  init="default", use_bias: bool = True):

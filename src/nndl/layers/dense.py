@@ -43,6 +43,7 @@ class Dense(Layer):
     """
 
     type = "dense"
+    splits_over_batch = True
 
     def __init__(self, units: int, activation="sigmoid", init="default", use_bias: bool = True):
         super().__init__()

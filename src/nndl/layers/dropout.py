@@ -24,6 +24,7 @@ class Dropout(Layer):
     """Drop each input with probability ``p`` during training."""
 
     type = "dropout"
+    splits_over_batch = True
 
     def __init__(self, p: float = 0.5):
         super().__init__()

@@ -116,6 +116,7 @@ class Pool2D(Layer):
     """
 
     type = "pool"
+    splits_over_batch = True
 
     def __init__(self, size, stride=None, strict: bool = False):
         super().__init__()

@@ -21,6 +21,7 @@ class Flatten(Layer):
     """(N, d₁, d₂, ...) -> (N, d₁·d₂·...), in C order."""
 
     type = "flatten"
+    splits_over_batch = True
 
     def build(self, input_shape, rng, dtype=FLOAT):
         self.input_shape = tuple(int(d) for d in input_shape)
@@ -42,6 +43,7 @@ class Reshape(Layer):
     """(N, *input_shape) -> (N, *shape); one entry of ``shape`` may be -1 (inferred)."""
 
     type = "reshape"
+    splits_over_batch = True
 
     def __init__(self, shape):
         super().__init__()
