@@ -123,7 +123,8 @@ def test_checkpoint_and_resume_match_an_uninterrupted_run(tmp_path):
                 np.testing.assert_array_equal(a[key], b[key])
 
 
-@pytest.mark.parametrize("value, message", [("many", "--workers must be"), ("2", "batch normalization")])
+@pytest.mark.parametrize("value, message", [
+    ("many", "--workers must be"), ("2", "batchnorm layer needs the whole batch")])
 def test_a_bad_worker_count_is_one_line(tmp_path, value, message):
     r = nndl("train", "--layers", "784,20,10", "--batch-norm", "--workers", value, "--train-size", "200",
              "--epochs", "1", "--out", tmp_path / "m.npz")

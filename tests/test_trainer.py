@@ -191,7 +191,7 @@ def test_auto_workers_split_conv_nets_by_the_threads_but_not_batch_norm_or_dense
     assert Trainer(Network.from_sizes([4, 8, 2]), batch_size=64).batch_parts(2) == 1   # dense: all BLAS anyway
     bn = Network([Dense(8), BatchNorm(), Dense(2, activation="softmax")], (4,), cost="log_likelihood")
     assert Trainer(bn, batch_size=64).batch_parts(2) == 1
-    with pytest.raises(NndlError, match="batch normalization"):
+    with pytest.raises(NndlError, match="batchnorm layer needs the whole batch"):
         Trainer(bn, workers=2)
     with pytest.raises(NndlError, match="workers"):
         Trainer(net, workers=0)

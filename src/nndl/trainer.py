@@ -111,11 +111,12 @@ class Trainer:
         self.monitor_test = bool(monitor_test)
         self.rng = numpy.random.default_rng(network.seed if seed is None else seed)
         self.threads = threads
-        if workers != "auto" and (int(workers) != workers or int(workers) < 1):
+        if workers != "auto" and not (isinstance(workers, int) and workers >= 1):
             raise NndlError(f"workers must be 'auto' or a whole number ≥ 1, got {workers!r}")
-        if workers != "auto" and int(workers) > 1 and not can_split(network):
-            raise NndlError("this network cannot split its mini-batches between workers (batch normalization "
-                            "needs the whole batch); use workers=1")
+        if workers != "auto" and workers > 1 and not can_split(network):
+            whole = next(layer for layer in network.layers if not layer.splits_over_batch)
+            raise NndlError(f"this network cannot cut its mini-batches into parts: its {whole.type} layer "
+                            f"needs the whole batch; use workers=1")
         self.workers = workers
         self.progress = sys.stderr.isatty() if progress is None else bool(progress)
         self.verbose = bool(verbose)
