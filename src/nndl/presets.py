@@ -90,6 +90,17 @@ PRESETS: dict[str, dict] = {
         "description": "a dense(1000) layer with dropout, random rotations and shifts, Nesterov momentum, "
                        "cosine schedule, 40 epochs",
     },
+    "ch6-batchnorm": {
+        # ch6-augmented with batch normalization after each conv layer, 32 and 64 filters
+        # and a third conv layer.  Measured: 99.62% and 99.62% test (seeds 1 and 2, --threads 1).
+        "net": "conv(32,5) bn relu pool(2) conv(64,3) bn relu conv(64,3) bn relu pool(2) "
+               "dense(1000) relu dropout(0.5) softmax(10)",
+        "cost": "log_likelihood", "optimizer": "nesterov", "eta": 0.05, "momentum": 0.9,
+        "schedule": "cosine(30, unit=epoch)", "lmbda": 0.0, "epochs": 30, "batch_size": 64, "init": "he",
+        "expand": False, "augment": "rotate(8)+shift(2)", "book": None,
+        "description": "ch6-augmented with batch normalization and three conv layers (32, 64, 64 filters), "
+                       "30 epochs",
+    },
     "fast": {
         # Measured: 99.18% test, 53.9 s wall from a fresh process (idle machine, 2 threads).
         "net": "conv(16,5) relu pool(2) conv(32,5) relu pool(2) dense(100) relu softmax(10)",
