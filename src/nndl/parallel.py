@@ -77,8 +77,8 @@ class DataParallel:
     def backprop(self, x, y):
         """Gradients of the batch mean cost in ``network``'s ``p.grad``; returns the output activations.
 
-        Part k is examples [lo_k, hi_k) with lo_k = ⌊k m / workers⌋.  Parts of one example
-        or fewer (tiny batches) are not split off.
+        Part k is examples [lo_k, hi_k) with lo_k = ⌊k m / parts⌋; every part gets at least
+        two examples (fewer parts than workers for tiny batches, one piece below four).
         """
         m = len(x)
         parts = min(self.workers, m // 2) if m >= 4 else 1
@@ -95,10 +95,10 @@ class DataParallel:
                    for replica, lo, hi in zip(self.replicas[1:parts], bounds[1:-1], bounds[2:])]
         outputs = [net.backprop(x[:bounds[1]], y[:bounds[1]])] + [f.result() for f in futures]
         weights = [(hi - lo) / m for lo, hi in pairwise(bounds)]
-        for i, p in enumerate(net.params):                         # ∇C = Σ_k (m_k / m) ∇C_(part k)
-            grad = p.grad * p.grad.dtype.type(weights[0])
-            for replica, w in zip(self.replicas[1:parts], weights[1:]):
-                grad += replica.params[i].grad * grad.dtype.type(w)
+        for p, *theirs in zip(net.params, *(replica.params for replica in self.replicas[1:parts])):
+            grad = p.grad * p.grad.dtype.type(weights[0])          # ∇C = Σ_k (m_k / m) ∇C_(part k)
+            for q, w in zip(theirs, weights[1:]):
+                grad += q.grad * grad.dtype.type(w)
             p.grad = grad
         return xp.concatenate(outputs)
 
