@@ -20,8 +20,8 @@ Prints one JSON line per case and the machine's float32 matmul peak.  Fields:
 ``nndl_workers`` the parts each mini-batch was cut into, ``nndl_epoch_s``/``torch_epoch_s``
 seconds for one epoch of ``images`` images (plus ``*_epoch_s_50k``, linearly scaled,
 when images ≠ 50,000), ``ratio`` = nndl/torch (the best of ``--repeat`` runs each),
-``nndl_gflops`` achieved (3 × the layers' forward FLOPs per image), ``peak_rss_mb`` of the nndl process, the CPU seconds of each
-(all threads; about threads × wall-clock when the machine is otherwise idle, much more
+``nndl_gflops`` achieved (3 × the layers' forward FLOPs per image), ``peak_rss_mb`` of
+the nndl process, the CPU seconds of each (all threads; about threads × wall-clock when the machine is otherwise idle, much more
 when BLAS/OpenMP threads spin while another process holds a core) and the load average
 — on a shared machine compare runs only at a low load.
 """
