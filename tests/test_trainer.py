@@ -161,21 +161,21 @@ def test_a_split_batch_gives_the_gradient_of_the_whole_batch(workers, m):
         np.testing.assert_allclose(p.grad, g, rtol=1e-10, atol=1e-13)
 
 
-def _fit_withbatch_parts(workers, epochs=2, net=None):
+def _fit_with_workers(workers):
     x, y = _images()
-    net = net or _conv_net(dropout=0.3)
+    net = _conv_net(dropout=0.3)
     trainer = Trainer(net, SGD(0.5), batch_size=32, workers=workers, threads=2, progress=False, verbose=False)
-    trainer.fit((x, y), epochs)
+    trainer.fit((x, y), 2)
     return net, trainer
 
 
 def test_training_on_split_batches_is_reproducible_and_learns_like_one_piece():
-    a, trainer = _fit_withbatch_parts(2)
+    a, trainer = _fit_with_workers(2)
     assert trainer.batch_parts(2) == 2
-    b, _ = _fit_withbatch_parts(2)
+    b, _ = _fit_with_workers(2)
     for wa, wb in zip(a.get_weights(), b.get_weights()):
         np.testing.assert_array_equal(wa, wb)                # same seed, same numbers
-    c, _ = _fit_withbatch_parts(1)
+    c, _ = _fit_with_workers(1)
     assert any(not np.array_equal(wa, wc) for wa, wc in zip(a.get_weights(), c.get_weights()))  # other dropout masks
     x, y = _images()
     assert abs(a.accuracy(x, y) - c.accuracy(x, y)) < 0.15
