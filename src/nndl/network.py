@@ -1,10 +1,21 @@
-"""A network: a stack of layers, a cost, and backpropagation through them.
+"""A network: a chain of layers, a cost, and backpropagation through them.
 
-``feedforward`` runs the layers in order.  ``backprop`` runs them, asks the cost for
-the output error δᴸ (BP1, with the a − y simplification where it holds), divides it
-by the mini-batch size m once — so every gradient is that of the mini-batch *mean*
-cost, the book's (η/m) Σ_x — and hands it down through the layers' ``backward``.
+Three passes, each a plain loop over the layers:
+
+* ``forward(x, training)`` — the output aᴸ, each layer keeping what its backward needs;
+* ``backward(grad_out, input_grad=False)`` — given ∂C/∂aᴸ, every layer adds its
+  parameters' gradients (∂C/∂θ) and hands ∂C/∂(its input) down; returns ∂C/∂x when
+  ``input_grad`` is true (an adversarial example, a GAN's generator step), else None;
+* ``backprop(x, y)`` — the book's view: zero the gradients, forward, the output error
+  δᴸ from the cost (BP1, with the a − y simplification where it holds), divided by the
+  mini-batch size m once — so every gradient is that of the mini-batch *mean* cost,
+  the book's (η/m) Σ_x — and backward.
+
 Updating the parameters is the optimizer's job, looping over epochs the trainer's.
+
+A network is itself a layer: a built network (an encoder, a discriminator) can sit
+inside another without being rebuilt, and the same layer object may appear twice (a
+shared layer); gradients from every use add up.
 """
 from __future__ import annotations
 
@@ -13,16 +24,28 @@ import numpy
 from nndl.backend import FLOAT, to_device, to_numpy, xp
 from nndl.costs import get_cost
 from nndl.errors import NndlError
-from nndl.layers import Dense, Dropout, Layer, layer_from_config
+from nndl.layers import Dense, Dropout, Layer, layer_from_config, no_grad, register_layer
 
 
-class Network:
+def _unique(items) -> list:
+    """``items`` without repeats (by identity), in order."""
+    seen, out = set(), []
+    for item in items:
+        if id(item) not in seen:
+            seen.add(id(item))
+            out.append(item)
+    return out
+
+
+@register_layer
+class Network(Layer):
     """A feedforward network.
 
     Parameters
     ----------
     layers : list of Layer
-        In order from input to output; built here for ``input_shape``.
+        In order from input to output; built here for ``input_shape`` unless already
+        built (then their input shape must match).
     input_shape : tuple of int
         Shape of one example, without the batch axis: ``(784,)`` or ``(1, 28, 28)``.
     cost : str or Cost
@@ -33,7 +56,10 @@ class Network:
         float32 (default) or float64 (gradient checks).
     """
 
+    type = "network"
+
     def __init__(self, layers: list[Layer], input_shape, cost="cross_entropy", seed: int = 0, dtype=FLOAT):
+        super().__init__()
         if not layers:
             raise NndlError("a network needs at least one layer")
         self.layers = list(layers)
@@ -44,14 +70,21 @@ class Network:
         self.input_shape = tuple(int(d) for d in input_shape)
         shape = self.input_shape
         for i, layer in enumerate(self.layers, start=1):
+            if layer.built:
+                if tuple(layer.input_shape) != shape:
+                    raise NndlError(f"layer {i} ({layer.type}) was built for input of shape "
+                                    f"{tuple(layer.input_shape)} but gets {shape}")
+                shape = tuple(layer.output_shape)
+                continue
             try:
                 shape = layer.build(shape, self.rng, self.dtype)
             except NndlError as exc:
                 raise NndlError(f"layer {i} ({layer.type}) does not fit input of shape {shape}: {exc}") from None
-        self.layers[0].needs_input_grad = False
         self.output_shape = tuple(shape)
+        self.needs_input_grad = False        # on its own; a network around this one sets it per pass
         self.num_classes = int(numpy.prod(self.output_shape))
         self._eye = xp.eye(self.num_classes, dtype=self.dtype)
+        self._params = _unique(p for layer in self.layers for p in layer.params)
         # Stored with the model by nndl.io; applied by the command line before predicting.
         self.preprocessor = None
         self.class_names: list[str] | None = None
@@ -79,11 +112,46 @@ class Network:
         layers.append(Dense(sizes[-1], activation=output_activation, init=init))
         return cls(layers, (sizes[0],), cost=cost, seed=seed, dtype=dtype)
 
-    # -- parameters ---------------------------------------------------------------------
+    # -- what it is made of ---------------------------------------------------------------
     @property
     def params(self):
-        """Every trainable :class:`~nndl.layers.Parameter`, layer by layer."""
-        return [p for layer in self.layers for p in layer.params]
+        """Every :class:`~nndl.layers.Parameter` once (a shared layer or weight counts once), in layer order."""
+        return self._params
+
+    @property
+    def trainable_params(self):
+        """The parameters an optimizer moves: those not frozen (``trainable=False``)."""
+        return [p for p in self._params if p.trainable]
+
+    def leaves(self, prefix: str = ""):
+        """``(path, layer)`` for every layer that is not itself a network, each once, in order;
+        the path of layer 3 of a network that is layer 1 of this one is ``"1/3"``."""
+        seen = set()
+        for i, layer in enumerate(self.layers):
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            if isinstance(layer, Network):
+                yield from layer.leaves(f"{prefix}{i}/")
+            else:
+                yield f"{prefix}{i}", layer
+
+    @property
+    def buffers(self) -> dict:
+        """Every layer's buffers, keyed ``"<path>/<name>"`` (see :meth:`leaves`)."""
+        return {f"{path}/{name}": value for path, layer in self.leaves() for name, value in layer.buffers.items()}
+
+    @property
+    def splits_over_batch(self) -> bool:
+        return all(layer.splits_over_batch for layer in self.layers)
+
+    @property
+    def parallel_gain(self) -> bool:
+        return any(layer.parallel_gain for layer in self.layers)
+
+    @property
+    def input_kind(self) -> str:
+        return self.layers[0].input_kind
 
     def get_weights(self) -> list:
         """Copies of all parameter values (to restore later with :meth:`set_weights`)."""
@@ -95,14 +163,12 @@ class Network:
 
     def get_state(self) -> list:
         """Copies of all parameters *and* buffers (batch norm's running averages): a full snapshot."""
-        return self.get_weights() + [b.copy() for b in self._buffers()]
+        return self.get_weights() + [b.copy() for b in self.buffers.values()]
 
     def set_state(self, values) -> None:
         """Restore a snapshot taken by :meth:`get_state`."""
-        self._copy_into([p.value for p in self.params] + self._buffers(), values, "parameter or buffer")
-
-    def _buffers(self) -> list:
-        return [b for layer in self.layers for b in layer.buffers.values()]
+        self._copy_into([p.value for p in self.params] + list(self.buffers.values()), values,
+                        "parameter or buffer")
 
     def _copy_into(self, targets, values, what) -> None:
         if len(values) != len(targets):
@@ -112,28 +178,59 @@ class Network:
                 raise NndlError(f"{what} {i} has shape {tuple(t.shape)}, got {tuple(v.shape)}")
             t[...] = to_device(v, t.dtype)
 
+    def zero_grad(self) -> None:
+        """Start a new step: every gradient back to none, and forward passes not backpropagated forgotten."""
+        for p in self._params:
+            p.grad = None
+        self.forget()
+
+    def forget(self) -> None:
+        for layer in self.layers:
+            layer.forget()
+
     # -- passes ---------------------------------------------------------------------------
-    def feedforward(self, x, training: bool = False):
-        """The output a^L for a batch ``x`` of shape (N, *input_shape)."""
+    def forward(self, x, training: bool = False):
+        """The output aᴸ for a batch ``x`` of shape (N, *input_shape); each layer keeps what its backward needs."""
         for layer in self.layers:
             x = layer.forward(x, training)
         return x
 
-    def backprop(self, x, y):
-        """Forward and backward pass for a mini-batch; gradients land in ``p.grad``.
+    def backward(self, grad, input_grad: bool | None = None):
+        """Given ∂C/∂aᴸ of the latest forward pass, add every ∂C/∂θ into the parameters' gradients.
 
-        ``y`` holds one-hot targets (N, classes).  Returns the output activations.
+        Returns ∂C/∂x for ``input_grad=True``, else None (the first layer then skips it).
+        ``None`` means this network's own ``needs_input_grad`` (False, unless the network
+        is a layer inside another).
         """
-        a = self.feedforward(x, training=True)
-        m = len(x)
-        out = self.layers[-1]
-        if isinstance(out, Dense):
-            delta = self.cost.delta(out.z, a, y, out.activation)          # BP1
-            grad = out.backward_delta(delta * (1.0 / m))
-        else:
-            grad = out.backward(self.cost.derivative(a, y) * (1.0 / m))
-        for layer in reversed(self.layers[:-1]):
+        return self._backward(grad, len(self.layers), self.needs_input_grad if input_grad is None else input_grad)
+
+    def _backward(self, grad, below: int, input_grad: bool):
+        """Backward through ``layers[:below]``, top down."""
+        for i in range(below - 1, -1, -1):
+            layer = self.layers[i]
+            layer.needs_input_grad = input_grad if i == 0 else True
             grad = layer.backward(grad)
+        return grad
+
+    def backprop(self, x, y):
+        """Gradients of the mini-batch mean cost for inputs ``x`` and targets ``y``, fresh in ``p.grad``.
+
+        ``y`` has the shape of the output (one-hot rows for a classifier).  An output layer
+        that applies σ itself (dense, conv, activation) takes the output error
+        δᴸ = ∂C/∂zᴸ from the cost (BP1: a − y where σ' cancels); any other gets ∂C/∂aᴸ.
+        Returns the output activations.
+        """
+        self.zero_grad()
+        a = self.forward(x, training=True)
+        out = self.layers[-1]
+        out.needs_input_grad = len(self.layers) > 1
+        scale = 1.0 / len(x)
+        if hasattr(out, "backward_delta"):
+            kept = out.peek()
+            grad = out.backward_delta(self.cost.delta(kept.z, kept.a, y, out.activation) * scale)    # BP1
+        else:
+            grad = out.backward(self.cost.derivative(a, y) * scale)
+        self._backward(grad, len(self.layers) - 1, False)
         return a
 
     def one_hot(self, labels):
@@ -141,17 +238,30 @@ class Network:
         return self._eye[labels]
 
     # -- inference ------------------------------------------------------------------------
+    def feedforward(self, x, training: bool = False):
+        """The output aᴸ for a batch ``x``, keeping nothing for backward (the book's name)."""
+        with no_grad():
+            return self.forward(x, training)
+
     def check_input(self, x, what: str = "input") -> None:
         """Raise a one-line :class:`NndlError` if ``x`` is not a batch of this network's inputs."""
-        shape = tuple(x.shape)
+        shape = tuple(getattr(x, "shape", ()))
+        if len(shape) < 1:
+            raise NndlError(f"{what} must be an array of examples, got {type(x).__name__}")
         if len(shape) == 2 and len(self.input_shape) == 3 and shape[1] == int(numpy.prod(self.input_shape)):
             return  # flat images for a conv net: reshaped on the way in
         if shape[1:] != self.input_shape:
             raise NndlError(f"{what} has examples of shape {shape[1:]} but the network expects {self.input_shape}")
+        if self.input_kind == "int" and numpy.dtype(x.dtype).kind not in "iu":
+            raise NndlError(f"{what} must hold integer ids for the network's {self.layers[0].type} layer, "
+                            f"got {x.dtype}")
 
     def as_input(self, x):
-        """Host or device array ``x`` as this network's input batch (dtype, and image shape for conv nets)."""
-        x = to_device(x, self.dtype)
+        """Host or device array ``x`` as this network's input batch (dtype, and image shape for conv nets).
+
+        Integer ids stay integers for a network whose first layer reads them.
+        """
+        x = to_device(x) if self.input_kind == "int" else to_device(x, self.dtype)
         if x.ndim == 2 and len(self.input_shape) > 1:
             x = x.reshape((len(x),) + self.input_shape)
         return x
@@ -168,7 +278,8 @@ class Network:
         return self.predict_proba(x, batch_size).argmax(axis=1)
 
     def evaluate(self, x, labels, batch_size: int = 1000) -> tuple[float, float]:
-        """Mean cost (without any regularization term) and accuracy on ``x`` with integer ``labels``."""
+        """For a classifier: mean cost (without any regularization term) and accuracy on ``x`` with
+        integer ``labels`` (:class:`nndl.models.Model` evaluates any task)."""
         self.check_input(x)
         total_cost, correct = 0.0, 0
         for i in range(0, len(x), batch_size):
@@ -183,13 +294,43 @@ class Network:
 
     # -- description ---------------------------------------------------------------------
     def config(self) -> dict:
-        """Everything needed to rebuild the architecture (JSON-able)."""
-        return {"input_shape": list(self.input_shape), "cost": self.cost.name, "seed": self.seed,
-                "layers": [layer.config() for layer in self.layers]}
+        """Everything needed to rebuild the architecture (JSON-able).
+
+        A layer that appears a second time is written ``{"shared": k}`` (the same layer as
+        number k, counting from 0); a layer tied to another names it by position.
+        """
+        configs = []
+        for i, layer in enumerate(self.layers):
+            first = next(k for k, other in enumerate(self.layers) if other is layer)
+            if first < i:
+                configs.append({"shared": first})
+                continue
+            cfg = layer.config()
+            if isinstance(getattr(layer, "tied_to", None), Layer):
+                cfg["tied_to"] = next(k for k, other in enumerate(self.layers) if other is layer.tied_to)
+            configs.append(cfg)
+        return {"type": self.type, "input_shape": list(self.input_shape), "cost": self.cost.name,
+                "seed": self.seed, "layers": configs}
 
     @classmethod
     def from_config(cls, config: dict, dtype=FLOAT) -> "Network":
-        layers = [layer_from_config(c) for c in config["layers"]]
+        layers: list[Layer] = []
+        for k, c in enumerate(config["layers"]):
+            if isinstance(c, dict) and set(c) == {"shared"}:
+                index = c["shared"]
+                if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < k:
+                    raise NndlError(f"layer {k + 1} of the model config repeats layer {index!r}, "
+                                    f"which is not an earlier layer")
+                layers.append(layers[index])
+                continue
+            layer = layer_from_config(c, dtype)
+            if isinstance(c, dict) and "tied_to" in c:
+                tied = c["tied_to"]
+                if isinstance(tied, bool) or not isinstance(tied, int) or not 0 <= tied < k:
+                    raise NndlError(f"layer {k + 1} of the model config is tied to layer {tied!r}, "
+                                    f"which is not an earlier layer")
+                layer.tied_to = layers[tied]
+            layers.append(layer)
         return cls(layers, config["input_shape"], cost=config["cost"], seed=config.get("seed", 0), dtype=dtype)
 
     def forward_flops(self, batch_size: int) -> float:
@@ -197,7 +338,7 @@ class Network:
         return max(layer.forward_flops(batch_size) for layer in self.layers)
 
     def summary(self) -> str:
-        lines, shape = [f"input {self.input_shape}"], self.input_shape
+        lines = [f"input {self.input_shape}"]
         for layer in self.layers:
             n = sum(int(numpy.prod(p.shape)) for p in layer.params)
             lines.append(f"{layer!r:<60} -> {layer.output_shape}  ({n} parameters)")

@@ -41,14 +41,13 @@ from nndl.backend import xp
 
 def can_split(network) -> bool:
     """True if every layer of ``network`` computes each example on its own (see the module docstring)."""
-    return all(layer.splits_over_batch for layer in network.layers)
+    return network.splits_over_batch
 
 
 def worth_splitting(network) -> bool:
-    """True if ``network`` can split and has a conv layer (much of its step outside BLAS)."""
-    from nndl.layers.conv import Conv2D
-
-    return can_split(network) and any(isinstance(layer, Conv2D) for layer in network.layers)
+    """True if ``network`` can split and has a layer that gains from it (``Layer.parallel_gain``: much
+    of its work outside BLAS, like convolution)."""
+    return can_split(network) and network.parallel_gain
 
 
 class DataParallel:
@@ -89,6 +88,7 @@ class DataParallel:
         for replica in self.replicas[1:parts]:
             for mine, theirs in zip(replica.params, net.params):
                 mine.value = theirs.value                          # the same weights, not a copy
+                mine.trainable = theirs.trainable
             seed = int(net.rng.integers(2 ** 63))                  # dropout masks of this part
             replica.rng.bit_generator.state = numpy.random.PCG64(seed).state
         futures = [self.pool.submit(replica.backprop, x[lo:hi], y[lo:hi])
@@ -96,6 +96,8 @@ class DataParallel:
         outputs = [net.backprop(x[:bounds[1]], y[:bounds[1]])] + [f.result() for f in futures]
         weights = [(hi - lo) / m for lo, hi in pairwise(bounds)]
         for p, *theirs in zip(net.params, *(replica.params for replica in self.replicas[1:parts])):
+            if p.grad is None:                                     # frozen: no gradient in any part
+                continue
             grad = p.grad * p.grad.dtype.type(weights[0])          # ∇C = Σ_k (m_k / m) ∇C_(part k)
             for q, w in zip(theirs, weights[1:]):
                 grad += q.grad * grad.dtype.type(w)

@@ -1,12 +1,15 @@
 """Layers: each one a forward pass, a backward pass and its parameters (see ``base``)."""
 from nndl.layers.activation import ActivationLayer
-from nndl.layers.base import LAYER_TYPES, Layer, Parameter, layer_from_config, register_layer
+from nndl.layers.base import (LAYER_TYPES, SPEC_NAMES, Layer, Parameter, layer_from_config, no_grad, recording,
+                              register_layer)
 from nndl.layers.batchnorm import BatchNorm
 from nndl.layers.conv import Conv2D
 from nndl.layers.dense import Dense
 from nndl.layers.dropout import Dropout
 from nndl.layers.pooling import AvgPool2D, L2Pool2D, MaxPool2D
 from nndl.layers.reshape import Flatten, Reshape
+from nndl.layers.tied import TiedDense
 
 __all__ = ["ActivationLayer", "AvgPool2D", "BatchNorm", "Conv2D", "Dense", "Dropout", "Flatten", "L2Pool2D",
-           "LAYER_TYPES", "Layer", "MaxPool2D", "Parameter", "Reshape", "layer_from_config", "register_layer"]
+           "LAYER_TYPES", "Layer", "MaxPool2D", "Parameter", "Reshape", "SPEC_NAMES", "TiedDense",
+           "layer_from_config", "no_grad", "recording", "register_layer"]

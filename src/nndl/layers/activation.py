@@ -22,14 +22,20 @@ class ActivationLayer(Layer):
         self.activation = get_activation(activation)
 
     def forward(self, x, training=False):
-        self.x = x
-        self.a = self.activation.forward(x)
-        return self.a
+        a = self.activation.forward(x)
+        self.save(z=x, a=a)
+        return a
 
     def backward(self, grad):
+        kept = self.saved()
         if not self.needs_input_grad:
             return None
-        return self.activation.backward(self.x, self.a, grad)
+        return self.activation.backward(kept.z, kept.a, grad)
+
+    def backward_delta(self, delta):
+        """Given δ = ∂C/∂x (the cost's output error, when this is the output layer): hand it down."""
+        self.saved()
+        return delta if self.needs_input_grad else None
 
     def config(self):
         return {"type": self.type, "activation": self.activation.config()}

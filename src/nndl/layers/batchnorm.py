@@ -37,6 +37,7 @@ They start at μ_run = 0, σ²_run = 1.
 """
 from __future__ import annotations
 
+from nndl import validation
 from nndl.backend import FLOAT, to_device, xp
 from nndl.errors import NndlError
 from nndl.layers.base import Layer, Parameter, register_layer
@@ -65,21 +66,14 @@ class BatchNorm(Layer):
     """
 
     type = "batchnorm"
+    spec_names = ("bn", "batchnorm")
 
     def __init__(self, momentum: float = 0.9, eps: float = 1e-5):
         super().__init__()
-        try:
-            momentum_ok, eps_ok = 0.0 <= float(momentum) < 1.0, float(eps) > 0.0
-        except (TypeError, ValueError):
-            raise NndlError(f"batch norm momentum={momentum!r} and eps={eps!r} must be numbers") from None
-        if not momentum_ok:
-            raise NndlError(f"batch norm momentum={momentum} is out of range; it must be in [0, 1)")
-        if not eps_ok:
-            raise NndlError(f"batch norm eps={eps} must be > 0")
-        self.momentum, self.eps = float(momentum), float(eps)
+        self.momentum = validation.number("batch norm momentum", momentum, 0.0, 1.0, high_open=True)
+        self.eps = validation.number("batch norm eps", eps, 0.0, low_open=True)
         self.gamma = self.beta = None
         self._buffers: dict = {}
-        self.batch_stats = True          # whether the last forward pass used batch statistics
 
     def build(self, input_shape, rng, dtype=FLOAT):
         input_shape = tuple(int(d) for d in input_shape)
@@ -124,7 +118,7 @@ class BatchNorm(Layer):
             inv_std = 1.0 / xp.sqrt(self.running_var + self.eps)
             scale = gamma * inv_std.reshape(shape)                          # γ / √(σ²_run + ε)
             shift = self.beta.value.reshape(shape) - self.running_mean.reshape(shape) * scale
-            self.batch_stats, self.x, self.inv_std = False, x, inv_std
+            self.save(batch_stats=False, x=x, inv_std=inv_std)
             return x * scale + shift
         n = x.shape[0]
         if n < 2:
@@ -141,7 +135,7 @@ class BatchNorm(Layer):
         rm += (1.0 - a) * mu.reshape(rm.shape)
         rv *= a
         rv += ((1.0 - a) * m / (m - 1)) * var.reshape(rv.shape)             # unbiased variance
-        self.batch_stats, self.xhat, self.inv_std = True, xhat, inv_std.reshape(-1)
+        self.save(batch_stats=True, xhat=xhat, inv_std=inv_std.reshape(-1))
         y = xhat * gamma
         y += self.beta.value.reshape(shape)
         return y
@@ -149,28 +143,30 @@ class BatchNorm(Layer):
     def backward(self, grad):
         """∂C/∂β = Σ dy, ∂C/∂γ = Σ dy·x̂, ∂C/∂x = (γ/(m s))(m dy − Σ dy − x̂ Σ dy·x̂)."""
         shape = self.stat_shape
-        if not self.batch_stats:
-            return self._backward_inference(grad)
-        xhat = self.xhat
+        kept = self.saved()
+        if not kept.batch_stats:
+            return self._backward_inference(grad, kept)
+        xhat = kept.xhat
         dbeta = grad.sum(axis=self.axes)
         dgamma = (grad * xhat).sum(axis=self.axes)
-        self.beta.grad, self.gamma.grad = dbeta, dgamma
+        self.beta.add_grad(dbeta)
+        self.gamma.add_grad(dgamma)
         if not self.needs_input_grad:
             return None
         m = grad.size // grad.shape[1]
         dx = grad * m
         dx -= dbeta.reshape(shape)
         dx -= xhat * dgamma.reshape(shape)
-        dx *= (self.gamma.value * self.inv_std * (1.0 / m)).reshape(shape)
+        dx *= (self.gamma.value * kept.inv_std * (1.0 / m)).reshape(shape)
         return dx
 
-    def _backward_inference(self, grad):
+    def _backward_inference(self, grad, kept):
         """After an inference forward y = γ(x − μ_run)/s_run + β the statistics are constants."""
         shape = self.stat_shape
-        inv_std = self.inv_std.reshape(shape)
-        xhat = (self.x - self.running_mean.reshape(shape)) * inv_std
-        self.beta.grad = grad.sum(axis=self.axes)
-        self.gamma.grad = (grad * xhat).sum(axis=self.axes)
+        inv_std = kept.inv_std.reshape(shape)
+        xhat = (kept.x - self.running_mean.reshape(shape)) * inv_std
+        self.beta.add_grad(grad.sum(axis=self.axes))
+        self.gamma.add_grad((grad * xhat).sum(axis=self.axes))
         if not self.needs_input_grad:
             return None
         return grad * (self.gamma.value.reshape(shape) * inv_std)

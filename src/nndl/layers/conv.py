@@ -45,6 +45,7 @@ from __future__ import annotations
 import math
 import numbers
 
+from nndl import validation
 from nndl.activations import Softmax, get_activation
 from nndl.backend import FLOAT, xp
 from nndl.errors import NndlError
@@ -62,19 +63,7 @@ BLOCK_BYTES = 32 << 20
 
 def _pair(value, what: str) -> tuple[int, int]:
     """An int or a pair of ints as (height, width)."""
-    if isinstance(value, (list, tuple)):
-        if len(value) != 2:
-            raise NndlError(f"{what} must be an int or a pair of ints, got {value!r}")
-        a, b = value
-    else:
-        a = b = value
-    try:
-        pair = (int(a), int(b))
-    except (TypeError, ValueError):
-        raise NndlError(f"{what} must be an int or a pair of ints, got {value!r}") from None
-    if (float(a), float(b)) != (float(pair[0]), float(pair[1])):
-        raise NndlError(f"{what} must be an int or a pair of ints, got {value!r}")
-    return pair
+    return validation.pair(what, value)
 
 
 def _as_config(pair):
@@ -145,14 +134,14 @@ class Conv2D(Layer):
     """
 
     type = "conv"
+    spec_names = ("conv",)
     splits_over_batch = True
+    parallel_gain = True
 
     def __init__(self, filters: int, kernel_size, stride=1, padding="valid", activation="linear",
                  init="default", use_bias: bool = True):
         super().__init__()
-        if not isinstance(filters, numbers.Real) or int(filters) != filters or filters < 1:
-            raise NndlError(f"conv layer needs a whole number of filters ≥ 1, got {filters!r}")
-        self.filters = int(filters)
+        self.filters = validation.whole("conv filters", filters, low=1)
         self.kernel_size = _pair(kernel_size, "conv kernel_size")
         self.stride = _pair(stride, "conv stride")
         if min(self.kernel_size) < 1 or min(self.stride) < 1:
@@ -171,8 +160,30 @@ class Conv2D(Layer):
             raise NndlError("a conv layer takes an element-wise activation, not softmax; "
                             "put softmax on a dense output layer")
         self.init = get_initializer(init)
-        self.use_bias = bool(use_bias)
+        self.use_bias = validation.boolean("conv use_bias", use_bias)
         self.W = self.b = None
+
+    @classmethod
+    def from_spec(cls, filters, kernel, stride=1, pad="valid", *, init="default", bias=True, activation="linear"):
+        """``conv(filters, kernel[, stride][, pad], init=NAME, bias=false)``; kernel ``5`` or ``3x5``,
+        pad ``valid``, ``same``, ``full`` or a number; linear unless an activation word follows."""
+        if isinstance(pad, str) and pad.strip().lower() not in PADDINGS:
+            raise NndlError(f"pad must be valid, same, full or an int, got {pad!r}")
+        return cls(filters, kernel, stride=stride, padding=pad, activation=activation, init=init,
+                   use_bias=validation.boolean("bias", bias))
+
+    def spec_args(self):
+        cfg = self.config()
+        options = {}
+        if self.stride != (1, 1):
+            options["stride"] = cfg["stride"]
+        if cfg["padding"] != "valid":
+            options["pad"] = cfg["padding"]
+        if self.init.name != "default":
+            options["init"] = self.init.name
+        if not self.use_bias:
+            options["bias"] = False
+        return [self.filters, cfg["kernel_size"]], options
 
     # -- shapes -----------------------------------------------------------------------
     def _label(self) -> str:
@@ -216,7 +227,6 @@ class Conv2D(Layer):
         # The im2col copy is fastest with long contiguous runs: kw·C values per kernel row
         # in the channels-last layout, Wo per output row in the channels-first one.
         self.channels_first = c * kw < wo
-        self._scratch = {}
         return self.output_shape
 
     @property
@@ -238,17 +248,17 @@ class Conv2D(Layer):
             shape, to_nchw = (n, c, hp, wp), (0, 1, 2, 3)
         else:
             shape, to_nchw = (n, hp, wp, c), (0, 3, 1, 2)
-        buf = self._scratch.get("padded")
+        buf = self.scratch.get("padded")
         if buf is None or buf.shape != shape or buf.dtype != x.dtype:
-            buf = self._scratch["padded"] = xp.zeros(shape, dtype=x.dtype)
+            buf = self.scratch["padded"] = xp.zeros(shape, dtype=x.dtype)
         buf = buf.transpose(to_nchw)
         buf[:, :, pt:pt + h, pl:pl + w] = x
         return buf
 
-    def _blocks(self, n: int) -> list[tuple[int, int]]:
+    def _blocks(self, n: int, dtype) -> list[tuple[int, int]]:
         """Example ranges [lo, hi) with at most about BLOCK_BYTES of cols each (usually one block)."""
         _, ho, wo = self.output_shape
-        per_example = ho * wo * self.fan_in * self.xpad.dtype.itemsize
+        per_example = ho * wo * self.fan_in * dtype.itemsize
         count = max(1, min(n, -(-n * per_example // BLOCK_BYTES)))
         bounds = [n * k // count for k in range(count + 1)]
         return list(zip(bounds[:-1], bounds[1:]))
@@ -267,23 +277,23 @@ class Conv2D(Layer):
         view = receptive_fields(xb, kh, kw, sh, sw, ho, wo, self.channels_first)
         k, extra, rows = self.fan_in, int(self.use_bias), len(xb) * ho * wo
         size = (k + extra) * rows
-        flat = self._scratch.get("cols")
+        flat = self.scratch.get("cols")
         if flat is None or flat.size < size or flat.dtype != xb.dtype:
-            flat = self._scratch["cols"] = xp.empty(size, dtype=xb.dtype)
+            flat = self.scratch["cols"] = xp.empty(size, dtype=xb.dtype)
         if self.channels_first:
             mat = flat[:size].reshape(k + extra, rows)
             mat[:k].reshape(view.shape)[...] = view                     # the im2col copy
             if extra:
                 mat[k] = 1
             return mat.T
-        cached = self._scratch.get("cols_view")
+        cached = self.scratch.get("cols_view")
         if cached is None or cached[0] is not flat or cached[1] != rows:    # (as_strided is slow to call)
             mat = flat[:size].reshape(rows, k + extra)
             row, item = mat.strides                 # its first K columns, viewed as (Nb, Ho, Wo, kh, kw, C):
             c = self.input_shape[0]
             dest = xp.lib.stride_tricks.as_strided(
                 mat, shape=view.shape, strides=(ho * wo * row, wo * row, row, kw * c * item, c * item, item))
-            cached = self._scratch["cols_view"] = flat, rows, mat, dest
+            cached = self.scratch["cols_view"] = flat, rows, mat, dest
         _, _, mat, dest = cached
         dest[...] = view                                                # the im2col copy
         if extra:
@@ -305,17 +315,17 @@ class Conv2D(Layer):
         """
         check_image_batch(x, self.input_shape, self._label())
         n, rows = len(x), self.output_shape[1] * self.output_shape[2]
-        self.xpad = xpad = self._pad(x)
-        blocks = self._blocks(n)
+        xpad = self._pad(x)
+        blocks = self._blocks(n, x.dtype)
         wm = self._weight_matrix()
         z = xp.empty((n * rows, self.filters), dtype=x.dtype)       # channels last: row (n, i, j)
         for lo, hi in blocks:
             cols = self._cols(xpad[lo:hi])
             xp.matmul(cols, wm.T, out=z[lo * rows:hi * rows])        # the one matrix product
+        a = self.activation.forward(z)
         # A single block keeps its cols for backward; several are rebuilt there, block by block.
-        self.cols = cols if len(blocks) == 1 else None
-        self.z, self.a = z, self.activation.forward(z)
-        return self._nchw(self.a, n)
+        self.save(xpad=xpad, cols=cols if len(blocks) == 1 else None, z=z, a=a)
+        return self._nchw(a, n)
 
     def _nchw(self, rows, n):
         """(N·Ho·Wo, F) rows as the (N, F, Ho, Wo) view the next layer sees."""
@@ -328,7 +338,8 @@ class Conv2D(Layer):
 
     def backward(self, grad_a):
         """δ = ∂C/∂a ⊙ σ'(z), then :meth:`backward_delta`."""
-        return self.backward_delta(self.activation.backward(self.z, self.a, self._rows(grad_a)))
+        kept = self.peek()
+        return self.backward_delta(self.activation.backward(kept.z, kept.a, self._rows(grad_a)))
 
     def backward_delta(self, delta):
         """Given δ = ∂C/∂z (as rows, or (N, F, Ho, Wo)): ∂C/∂W, ∂C/∂b into the parameters; returns ∂C/∂x.
@@ -338,10 +349,12 @@ class Conv2D(Layer):
         """
         if delta.ndim == 4:
             delta = self._rows(delta)
-        n, rows = len(self.xpad), self.output_shape[1] * self.output_shape[2]
+        kept = self.saved()
+        xpad = kept.xpad
+        n, rows = len(xpad), self.output_shape[1] * self.output_shape[2]
         gw = None
-        for lo, hi in self._blocks(n):
-            cols = self.cols if self.cols is not None else self._cols(self.xpad[lo:hi])
+        for lo, hi in self._blocks(n, xpad.dtype):
+            cols = kept.cols if kept.cols is not None else self._cols(xpad[lo:hi])
             d = delta[lo * rows:hi * rows]
             part = cols.T @ d if self.channels_first else d.T @ cols      # (K [+ 1], F) or (F, K [+ 1])
             if gw is None:
@@ -352,12 +365,12 @@ class Conv2D(Layer):
         if self.channels_first:
             gw = gw.T                                                    # (F, K [+ 1])
         if self.use_bias:
-            self.b.grad = xp.ascontiguousarray(gw[:, k])                 # Σ_rows Δ, from the ones column
+            self.b.add_grad(xp.ascontiguousarray(gw[:, k]))              # Σ_rows Δ, from the ones column
         gw = gw[:, :k]
         if self.channels_first:
-            self.W.grad = xp.ascontiguousarray(gw).reshape(f, c, kh, kw)
+            self.W.add_grad(xp.ascontiguousarray(gw).reshape(f, c, kh, kw))
         else:
-            self.W.grad = xp.ascontiguousarray(gw.reshape(f, kh, kw, c).transpose(0, 3, 1, 2))
+            self.W.add_grad(xp.ascontiguousarray(gw.reshape(f, kh, kw, c).transpose(0, 3, 1, 2)))
         if not self.needs_input_grad:
             return None
         return self._input_gradient(delta, n)
@@ -373,13 +386,13 @@ class Conv2D(Layer):
         (kh, kw), sw = self.kernel_size, self.stride[1]
         f, c = self.filters, self.input_shape[0]
         key = ("band", span, width, dtype)
-        if key not in self._scratch:
+        if key not in self.scratch:
             buf = xp.zeros((span, f, kh, width, c), dtype=dtype)
             s_j, s_f, s_p, s_w, s_c = buf.strides
             band = xp.lib.stride_tricks.as_strided(buf, shape=(span, f, kh, kw, c),
                                                    strides=(s_j + sw * s_w, s_f, s_p, s_w, s_c))
-            self._scratch[key] = buf, band
-        buf, band = self._scratch[key]
+            self.scratch[key] = buf, band
+        buf, band = self.scratch[key]
         band[...] = self.W.value.transpose(0, 2, 3, 1)                  # the same kernel for every j
         return buf.reshape(span * f, kh * width * c)
 
@@ -413,9 +426,9 @@ class Conv2D(Layer):
         d = delta.reshape(n * ho, wo * f)                               # rows (n, i), columns (j, f)
         rows = dx.reshape(n, h + pt + pb, -1)                           # (N, Hp, Wp·C): rows of the input
         size = n * ho * kh * width * c
-        flat = self._scratch.get("products")
+        flat = self.scratch.get("products")
         if flat is None or flat.size < size or flat.dtype != delta.dtype:
-            flat = self._scratch["products"] = xp.empty(size, dtype=delta.dtype)
+            flat = self.scratch["products"] = xp.empty(size, dtype=delta.dtype)
         g2 = flat[:size].reshape(n * ho, kh * width * c)
         g = g2.reshape(n, ho, kh, width * c)
         for j0 in range(0, wo, span):

@@ -14,10 +14,14 @@ Backward, given ∂C/∂aˡ from the layer above (or δᴸ from the cost, for th
 * (BP4)      ∂C/∂Wˡ = (δˡ)ᵀ aˡ⁻¹            (Σ_x δˡ_x (aˡ⁻¹_x)ᵀ)
 * and hands down ∂C/∂aˡ⁻¹ = δˡ Wˡ, the (wˡ⁺¹)ᵀ δˡ⁺¹ of BP2 for the layer below.
 
-The 1/m of the mini-batch average is applied once, to δᴸ, by the network.
+The 1/m of the mini-batch average is applied once, to δᴸ, by the network.  The
+gradients are added to what the parameters hold (see ``layers/base.py``), so a layer
+used twice, or a weight shared with :class:`~nndl.layers.tied.TiedDense`, collects the
+sum of all its uses.
 """
 from __future__ import annotations
 
+from nndl import validation
 from nndl.activations import get_activation
 from nndl.backend import FLOAT
 from nndl.errors import NndlError
@@ -43,17 +47,27 @@ class Dense(Layer):
     """
 
     type = "dense"
+    spec_names = ("dense",)
     splits_over_batch = True
 
     def __init__(self, units: int, activation="sigmoid", init="default", use_bias: bool = True):
         super().__init__()
-        if int(units) < 1:
-            raise NndlError(f"dense layer needs at least 1 unit, got {units}")
-        self.units = int(units)
+        self.units = validation.whole("dense units", units, low=1)
         self.activation = get_activation(activation)
         self.init = get_initializer(init)
-        self.use_bias = bool(use_bias)
+        self.use_bias = validation.boolean("dense use_bias", use_bias)
         self.W = self.b = None
+
+    @classmethod
+    def from_spec(cls, units, *, init="default", bias=True, activation="linear"):
+        """``dense(units, init=NAME, bias=false)``: linear unless an activation word follows."""
+        return cls(units, activation=activation, init=init, use_bias=validation.boolean("bias", bias))
+
+    def spec_args(self):
+        options = {} if self.init.name == "default" else {"init": self.init.name}
+        if not self.use_bias:
+            options["bias"] = False
+        return [self.units], options
 
     def build(self, input_shape, rng, dtype=FLOAT):
         if len(input_shape) != 1:
@@ -72,23 +86,24 @@ class Dense(Layer):
 
     def forward(self, x, training=False):
         """aˡ = σ(aˡ⁻¹ Wᵀ + b)."""
-        self.x = x
         z = x @ self.W.value.T
         if self.use_bias:
             z += self.b.value
-        self.z = z
-        self.a = self.activation.forward(z)
-        return self.a
+        a = self.activation.forward(z)
+        self.save(x=x, z=z, a=a)
+        return a
 
     def backward(self, grad_a):
         """BP2's Hadamard product δˡ = ∂C/∂aˡ ⊙ σ'(zˡ), then :meth:`backward_delta`."""
-        return self.backward_delta(self.activation.backward(self.z, self.a, grad_a))
+        kept = self.peek()
+        return self.backward_delta(self.activation.backward(kept.z, kept.a, grad_a))
 
     def backward_delta(self, delta):
         """Given δˡ = ∂C/∂zˡ: BP3 and BP4 into the parameters; returns δˡ Wˡ for the layer below."""
-        self.W.grad = delta.T @ self.x                      # BP4: ∂C/∂W = δᵀ aˡ⁻¹
+        x = self.saved().x
+        self.W.add_grad(delta.T @ x)                        # BP4: ∂C/∂W = δᵀ aˡ⁻¹
         if self.use_bias:
-            self.b.grad = delta.sum(axis=0)                 # BP3: ∂C/∂b = Σ_x δ
+            self.b.add_grad(delta.sum(axis=0))              # BP3: ∂C/∂b = Σ_x δ
         if not self.needs_input_grad:
             return None
         return delta @ self.W.value                         # BP2: (wˡ)ᵀ δˡ, handed down

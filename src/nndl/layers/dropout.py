@@ -14,8 +14,8 @@ reuses the last mask (gradient checks need the same mask for every evaluation).
 """
 from __future__ import annotations
 
+from nndl import validation
 from nndl.backend import FLOAT, to_device
-from nndl.errors import NndlError
 from nndl.layers.base import Layer, register_layer
 
 
@@ -24,14 +24,13 @@ class Dropout(Layer):
     """Drop each input with probability ``p`` during training."""
 
     type = "dropout"
+    spec_names = ("dropout",)
     splits_over_batch = True
 
     def __init__(self, p: float = 0.5):
         super().__init__()
-        if not 0.0 <= float(p) < 1.0:
-            raise NndlError(f"dropout probability p={p} must be in [0, 1)")
-        self.p = float(p)
-        self.mask = None
+        self.p = validation.number("dropout probability p", p, 0.0, 1.0, high_open=True)
+        self.mask = None                 # the last mask drawn
         self.fixed_mask = False
 
     def build(self, input_shape, rng, dtype=FLOAT):
@@ -40,17 +39,19 @@ class Dropout(Layer):
 
     def forward(self, x, training=False):
         if not training or self.p == 0.0:
-            self.mask = None
+            self.save(mask=None)
             return x
         if not (self.fixed_mask and self.mask is not None and self.mask.shape == x.shape):
             keep = self.rng.random(x.shape, dtype=x.dtype if x.dtype.kind == "f" else FLOAT) >= self.p
             self.mask = to_device(keep, x.dtype) * x.dtype.type(1.0 / (1.0 - self.p))
+        self.save(mask=self.mask)
         return x * self.mask
 
     def backward(self, grad):
-        if self.mask is None:
-            return grad
-        return grad * self.mask
+        mask = self.saved().mask
+        if not self.needs_input_grad:
+            return None
+        return grad if mask is None else grad * mask
 
     def config(self):
         return {"type": self.type, "p": self.p}

@@ -25,6 +25,7 @@ dropped (floor), or, with ``strict=True``, that is an error.
 """
 from __future__ import annotations
 
+from nndl import validation
 from nndl.backend import FLOAT, xp
 from nndl.errors import NndlError
 from nndl.layers.base import Layer, register_layer
@@ -124,8 +125,11 @@ class Pool2D(Layer):
         self.stride = self.size if stride is None else _pair(stride, f"{self.type} stride")
         if min(self.size) < 1 or min(self.stride) < 1:
             raise NndlError(f"{self.type} size {size} and stride {stride} must be positive")
-        self.strict = bool(strict)
-        self._scratch = {}
+        self.strict = validation.boolean("strict", strict)
+
+    def spec_args(self):
+        args = [_as_config(self.size)] + ([] if self.stride == self.size else [_as_config(self.stride)])
+        return args, {"strict": True} if self.strict else {}
 
     def _label(self) -> str:
         k, s = _as_config(self.size), _as_config(self.stride)
@@ -160,30 +164,31 @@ class Pool2D(Layer):
     def forward(self, x, training=False):
         """The pooled maps a (N, C, Ho, Wo), in the memory layout of ``x``."""
         check_image_batch(x, self.input_shape, self._label())
-        self.x = x
         (kh, kw) = self.size
         if self.tiles:
             columns = _column_views(self._tiled(x), kw)
-            self.pooled_rows = self._pool(columns, first=True,                             # (N, C, Ho·kh, Wo)
-                                          out=self._scratch_like("pooled_rows", columns[0]))
-            self.a = self._finish(self._pool(_row_views(self.pooled_rows, kh), first=False))
+            pooled_rows = self._pool(columns, first=True,                                  # (N, C, Ho·kh, Wo)
+                                     out=self._scratch_like("pooled_rows", columns[0]))
+            a = self._finish(self._pool(_row_views(pooled_rows, kh), first=False))
         else:
-            self.a = self._finish(self._pool(self._windows(x), first=True))
-        return self.a
+            pooled_rows, a = None, self._finish(self._pool(self._windows(x), first=True))
+        self.save(x=x, pooled_rows=pooled_rows, a=a)
+        return a
 
     def backward(self, grad):
         """∂C/∂x from ∂C/∂a: each window's share, through the two stages (or the k² offsets) in reverse."""
+        kept = self.saved()
         if not self.needs_input_grad:
             return None
-        x, (kh, kw) = self.x, self.size
+        x, pooled_rows, a, (kh, kw) = kept.x, kept.pooled_rows, kept.a, self.size
         dx = xp.empty_like(x) if self.covers else xp.zeros_like(x)    # keeps the layout of x
         if self.tiles:
-            grad_rows = self._scratch_like("grad_rows", self.pooled_rows)
-            self._route(_row_views(self.pooled_rows, kh), self.a, grad, _row_views(grad_rows, kh), first=False)
-            self._route(_column_views(self._tiled(x), kw), self.pooled_rows, grad_rows,
+            grad_rows = self._scratch_like("grad_rows", pooled_rows)
+            self._route(_row_views(pooled_rows, kh), a, grad, _row_views(grad_rows, kh), first=False)
+            self._route(_column_views(self._tiled(x), kw), pooled_rows, grad_rows,
                         _column_views(self._tiled(dx), kw), first=True)
         else:
-            self._route(self._windows(x), self.a, grad, self._windows(dx), first=True, accumulate=True)
+            self._route(self._windows(x), a, grad, self._windows(dx), first=True, accumulate=True)
         return dx
 
     def _scratch_like(self, name, like):
@@ -193,9 +198,10 @@ class Pool2D(Layer):
         (which the caller keeps) are always new arrays.
         """
         key = (like.shape, like.dtype, like.strides)
-        cached = self._scratch.get(name)
+        scratch = self.scratch
+        cached = scratch.get(name)
         if cached is None or cached[0] != key:
-            cached = self._scratch[name] = (key, xp.empty_like(like))
+            cached = scratch[name] = (key, xp.empty_like(like))
         return cached[1]
 
     # Subclasses: _pool(views, first, out) pools equally shaped views (``first``: the views are
@@ -223,6 +229,7 @@ class MaxPool2D(Pool2D):
     """
 
     type = "maxpool"
+    spec_names = ("pool", "maxpool")
 
     def _pool(self, views, first, out=None):
         return _max(views, out)
@@ -237,6 +244,7 @@ class AvgPool2D(Pool2D):
     """a[n,c,i,j] = (1/k²) Σ_{p,q} x[n, c, i·s+p, j·s+q];  ∂C/∂x = ∂C/∂a / k² over each window."""
 
     type = "avgpool"
+    spec_names = ("avgpool",)
 
     def _pool(self, views, first, out=None):
         return _sum(views, out=out)
@@ -259,6 +267,7 @@ class L2Pool2D(Pool2D):
     """
 
     type = "l2pool"
+    spec_names = ("l2pool",)
 
     def _pool(self, views, first, out=None):
         return _sum(views, square=first, out=out)
@@ -269,7 +278,7 @@ class L2Pool2D(Pool2D):
     def _route(self, views, pooled, grad, outs, first, accumulate=False):
         if not (first and self.tiles):
             # ∂C/∂a / a, guarded: where a = 0 every x of the window is 0, and so is its gradient.
-            a = self.a
+            a = pooled
             grad = xp.where(a > 0, grad / xp.where(a > 0, a, a.dtype.type(1)), a.dtype.type(0)).astype(a.dtype)
         if first:                                         # ∂(Σ x²)/∂x = 2x, and ∂√S/∂S = 1/(2√S)
             for view, out in zip(views, outs):

@@ -21,6 +21,7 @@ class Flatten(Layer):
     """(N, d₁, d₂, ...) -> (N, d₁·d₂·...), in C order."""
 
     type = "flatten"
+    spec_names = ("flatten",)
     splits_over_batch = True
 
     def build(self, input_shape, rng, dtype=FLOAT):
@@ -43,6 +44,7 @@ class Reshape(Layer):
     """(N, *input_shape) -> (N, *shape); one entry of ``shape`` may be -1 (inferred)."""
 
     type = "reshape"
+    spec_names = ("reshape",)
     splits_over_batch = True
 
     def __init__(self, shape):
@@ -53,6 +55,14 @@ class Reshape(Layer):
             raise NndlError(f"reshape needs a shape of ints, got {shape!r}") from None
         if not self.shape or sum(d == -1 for d in self.shape) > 1 or any(d < 1 and d != -1 for d in self.shape):
             raise NndlError(f"reshape shape {shape!r} must be positive ints, with at most one -1")
+
+    @classmethod
+    def from_spec(cls, *dims):
+        """``reshape(d1, d2, ...)``; one of them may be -1."""
+        return cls(list(dims))
+
+    def spec_args(self):
+        return list(self.shape), {}
 
     def build(self, input_shape, rng, dtype=FLOAT):
         self.input_shape = tuple(int(d) for d in input_shape)

@@ -7,8 +7,8 @@ scales and shifts.
 """
 from __future__ import annotations
 
+from nndl import validation
 from nndl.backend import xp
-from nndl.errors import NndlError
 from nndl.registry import create
 
 
@@ -43,13 +43,7 @@ class MaxNorm(Constraint):
     name = "max_norm"
 
     def __init__(self, c: float = 3.0):
-        try:
-            ok = float(c) > 0.0
-        except (TypeError, ValueError):
-            ok = False
-        if not ok:
-            raise NndlError(f"max-norm radius c={c!r} must be > 0")
-        self.c = float(c)
+        self.c = validation.number("max-norm radius c", c, 0.0, low_open=True)
 
     def apply(self, params) -> None:
         for p in params:

@@ -7,8 +7,12 @@ including any regularization term).  A new optimizer subclasses :class:`Optimize
 implements ``update`` for one parameter, lists its hyper-parameters in
 ``default_hyperparameters``, and registers itself in ``OPTIMIZERS``.
 
-Per-parameter state (velocities, moment estimates) lives in ``self.state``, a list with
-one dict of arrays per parameter, so it can be saved in a checkpoint
+Per-parameter state (velocities, moment estimates) lives in ``self.state``, a dict that
+maps each :class:`~nndl.layers.Parameter` *itself* to its dict of arrays — not a position
+in a list — so one optimizer may step different lists of parameters in turn (a GAN's
+two networks, a net with some layers frozen) without mixing their moments.  A
+parameter without a gradient this step (frozen, or not reached) is left alone.  For a
+checkpoint the state is written against a list of parameters
 (:meth:`Optimizer.state_arrays` / :meth:`Optimizer.load_state_arrays`, plus
 :meth:`Optimizer.config` for the JSON side and the step counter ``t``).
 
@@ -41,24 +45,10 @@ import math
 
 import numpy
 
+from nndl import validation
 from nndl.backend import xp
 from nndl.errors import NndlError
 from nndl.registry import lookup, normalize
-
-INF = float("inf")
-
-
-def _check_range(name: str, value: float, low: float, high: float, *, low_open=False, high_open=True):
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise NndlError(f"{name}={value!r} is not a number") from None
-    ok_low = number > low if low_open else number >= low
-    ok_high = number < high if high_open else number <= high
-    if not (ok_low and ok_high):
-        lb, hb = "(" if low_open else "[", ")" if high_open else "]"
-        raise NndlError(f"{name}={value} is out of range; it must be in {lb}{low}, {high}{hb}")
-    return number
 
 
 class Optimizer:
@@ -94,31 +84,30 @@ class Optimizer:
 
     def __init__(self, eta: float = 0.1, *, clip_norm: float | None = None, noise: float = 0.0,
                  noise_gamma: float = 0.55, seed: int = 0):
-        self.eta = _check_range("eta (learning rate)", eta, 0.0, INF, low_open=True)
+        self.eta = validation.number("eta (learning rate)", eta, 0.0, low_open=True)
         self.t = 0                     # steps taken
-        self.state: list[dict] = []    # one dict of arrays per parameter
-        self.clip_norm = None if clip_norm is None else _check_range("clip_norm", clip_norm, 0.0, INF,
-                                                                     low_open=True)
-        self.noise = _check_range("noise (gradient noise η)", noise, 0.0, INF)
-        self.noise_gamma = _check_range("noise_gamma", noise_gamma, 0.0, INF)
-        if isinstance(seed, bool) or not isinstance(seed, (int, numpy.integer)) or seed < 0:
-            raise NndlError(f"seed={seed!r} must be a non-negative integer")
-        self.seed = int(seed)
+        self.state: dict = {}          # Parameter -> its dict of arrays
+        self.clip_norm = None if clip_norm is None else validation.number("clip_norm", clip_norm, 0.0, low_open=True)
+        self.noise = validation.number("noise (gradient noise η)", noise, 0.0)
+        self.noise_gamma = validation.number("noise_gamma", noise_gamma, 0.0)
+        self.seed = validation.seed("seed", seed)
         self.rng = numpy.random.default_rng(self.seed) if self.noise > 0 else None
         #: Global gradient norm before clipping at the last step (None unless clipping).
         self.last_grad_norm: float | None = None
 
     def step(self, params) -> None:
-        """Update every parameter from its ``grad`` (after the optional noise and clipping)."""
-        if not self.state:
-            self.state = [{} for _ in params]
+        """Update every parameter that has a gradient (after the optional noise and clipping)."""
+        params = [p for p in params if p.grad is not None and p.trainable]
         if self.noise > 0.0:
             self.add_gradient_noise(params)
         if self.clip_norm is not None:
             self.clip_gradients(params)
         self.t += 1
-        for p, s in zip(params, self.state):
-            self.update(p, p.grad, s)
+        for p in params:
+            state = self.state.get(p)
+            if state is None:
+                state = self.state[p] = {}
+            self.update(p, p.grad, state)
 
     def update(self, p, grad, state: dict) -> None:
         """Move one parameter ``p`` given its gradient; ``state`` is its dict of arrays."""
@@ -159,31 +148,40 @@ class Optimizer:
             cfg.update(noise=self.noise, noise_gamma=self.noise_gamma, seed=self.seed)
         return cfg
 
-    def state_arrays(self) -> dict:
-        """Flat {key: array} of the optimizer state, for a checkpoint.
+    def state_arrays(self, params) -> dict:
+        """Flat {key: array} of the optimizer state, for a checkpoint, against the list ``params``.
 
-        Keys ``"<i>.<name>"`` hold the state of parameter i (``"0.v"``, ``"3.m"``, ...);
+        Keys ``"<i>.<name>"`` hold the state of ``params[i]`` (``"0.v"``, ``"3.m"``, ...);
         ``"noise_rng"`` (when gradient noise is on) the noise generator's state as six
         uint64 numbers.  The step counter ``t`` is saved separately (it is JSON).
         """
-        arrays = {f"{i}.{k}": v for i, s in enumerate(self.state) for k, v in s.items()}
+        arrays = {f"{i}.{k}": numpy.asarray(v) for i, p in enumerate(params) for k, v in self.state.get(p, {}).items()}
         if self.rng is not None:
             arrays["noise_rng"] = _pcg64_to_array(self.rng)
         return arrays
 
-    def load_state_arrays(self, arrays: dict, n_params: int, t: int) -> None:
-        """Restore what :meth:`state_arrays` returned, for ``n_params`` parameters after ``t`` steps."""
-        self.state = [{} for _ in range(n_params)]
+    def load_state_arrays(self, arrays: dict, params, t: int) -> None:
+        """Restore what :meth:`state_arrays` returned for the same list ``params``, after ``t`` steps."""
+        params = list(params)
+        self.state = {}
         for key, value in arrays.items():
             if key == "noise_rng":
                 if self.rng is not None:
                     _pcg64_from_array(self.rng, value)
                 continue
             i, _, k = key.partition(".")
-            if not (i.isdigit() and k) or int(i) >= n_params:
-                raise NndlError(f"optimizer state has an unexpected entry {key!r} for {n_params} parameters")
-            self.state[int(i)][k] = xp.asarray(value)
-        self.t = int(t)
+            if not (i.isdigit() and k) or int(i) >= len(params):
+                raise NndlError(f"optimizer state has an unexpected entry {key!r} for {len(params)} parameters")
+            p = params[int(i)]
+            if value.ndim == 0 and value.dtype.kind in "iu":
+                value = int(value)                       # a per-parameter step count
+            elif tuple(value.shape) != tuple(p.value.shape):
+                raise NndlError(f"optimizer state {key!r} has shape {tuple(value.shape)}, its parameter "
+                                f"{tuple(p.value.shape)}")
+            else:
+                value = xp.asarray(value, dtype=p.value.dtype)
+            self.state.setdefault(p, {})[k] = value
+        self.t = validation.whole("optimizer step count t", t, low=0)
 
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v}" for k, v in self.config().items() if k != "name")
@@ -229,7 +227,7 @@ class Momentum(Optimizer):
 
     def __init__(self, eta: float = 0.1, mu: float = 0.9, **options):
         super().__init__(eta, **options)
-        self.mu = _check_range("momentum mu", mu, 0.0, 1.0)
+        self.mu = validation.number("momentum mu", mu, 0.0, 1.0, high_open=True)
 
     def update(self, p, grad, state):
         v = state.get("v")
@@ -259,7 +257,7 @@ class Nesterov(Optimizer):
 
     def __init__(self, eta: float = 0.1, mu: float = 0.9, **options):
         super().__init__(eta, **options)
-        self.mu = _check_range("momentum mu", mu, 0.0, 1.0)
+        self.mu = validation.number("momentum mu", mu, 0.0, 1.0, high_open=True)
 
     def update(self, p, grad, state):
         v = state.get("v")
@@ -290,7 +288,7 @@ class Adagrad(Optimizer):
 
     def __init__(self, eta: float = 0.01, eps: float = 1e-8, **options):
         super().__init__(eta, **options)
-        self.eps = _check_range("eps", eps, 0.0, INF, low_open=True)
+        self.eps = validation.number("eps", eps, 0.0, low_open=True)
 
     def update(self, p, grad, state):
         G = state.get("G")
@@ -324,8 +322,8 @@ class Adadelta(Optimizer):
 
     def __init__(self, eta: float = 1.0, rho: float = 0.95, eps: float = 1e-6, **options):
         super().__init__(eta, **options)
-        self.rho = _check_range("decay rate rho", rho, 0.0, 1.0)
-        self.eps = _check_range("eps", eps, 0.0, INF, low_open=True)
+        self.rho = validation.number("decay rate rho", rho, 0.0, 1.0, high_open=True)
+        self.eps = validation.number("eps", eps, 0.0, low_open=True)
 
     def update(self, p, grad, state):
         Eg = state.get("Eg")
@@ -366,8 +364,8 @@ class RMSprop(Optimizer):
 
     def __init__(self, eta: float = 0.001, rho: float = 0.9, eps: float = 1e-8, **options):
         super().__init__(eta, **options)
-        self.rho = _check_range("decay rate rho", rho, 0.0, 1.0)
-        self.eps = _check_range("eps", eps, 0.0, INF, low_open=True)
+        self.rho = validation.number("decay rate rho", rho, 0.0, 1.0, high_open=True)
+        self.eps = validation.number("eps", eps, 0.0, low_open=True)
 
     def update(self, p, grad, state):
         s = state.get("s")
@@ -392,8 +390,9 @@ class Adam(Optimizer):
         m̂ = m / (1 − β₁ᵗ),   v̂ = v / (1 − β₂ᵗ)  (m and v start at 0: undo that bias)
         w → w − η m̂ / (√v̂ + ε)
 
-    t = 1, 2, ... is the step number.  ε is added to √v̂ as in the paper's Algorithm 1
-    and PyTorch.
+    t = 1, 2, ... counts this parameter's own steps (so a parameter that joins late, or is
+    stepped only every other time, is corrected for its own history, as in PyTorch).
+    ε is added to √v̂ as in the paper's Algorithm 1 and PyTorch.
     """
 
     name = "adam"
@@ -402,9 +401,9 @@ class Adam(Optimizer):
     def __init__(self, eta: float = 0.001, beta1: float = 0.9, beta2: float = 0.999, eps: float = 1e-8,
                  **options):
         super().__init__(eta, **options)
-        self.beta1 = _check_range("beta1 (first-moment decay)", beta1, 0.0, 1.0)
-        self.beta2 = _check_range("beta2 (second-moment decay)", beta2, 0.0, 1.0)
-        self.eps = _check_range("eps", eps, 0.0, INF, low_open=True)
+        self.beta1 = validation.number("beta1 (first-moment decay)", beta1, 0.0, 1.0, high_open=True)
+        self.beta2 = validation.number("beta2 (second-moment decay)", beta2, 0.0, 1.0, high_open=True)
+        self.eps = validation.number("eps", eps, 0.0, low_open=True)
 
     def update(self, p, grad, state):
         m = state.get("m")
@@ -412,8 +411,9 @@ class Adam(Optimizer):
             m = state["m"] = xp.zeros_like(p.value)
             state["v"] = xp.zeros_like(p.value)
         v, b1, b2 = state["v"], self.beta1, self.beta2
-        correction1 = 1.0 - b1 ** self.t
-        correction2 = 1.0 - b2 ** self.t
+        t = state["t"] = state.get("t", 0) + 1
+        correction1 = 1.0 - b1 ** t
+        correction2 = 1.0 - b2 ** t
         tmp = grad * grad
         tmp *= 1.0 - b2
         v *= b2
@@ -457,11 +457,11 @@ class Rprop(Optimizer):
     def __init__(self, eta: float = 0.01, eta_plus: float = 1.2, eta_minus: float = 0.5, step_min: float = 1e-6,
                  step_max: float = 50.0, **options):
         super().__init__(eta, **options)
-        self.eta_plus = _check_range("Rprop eta_plus", eta_plus, 1.0, INF)
-        self.eta_minus = _check_range("Rprop eta_minus", eta_minus, 0.0, 1.0, low_open=True, high_open=False)
-        self.step_min = _check_range("Rprop step_min", step_min, 0.0, INF)
-        self.step_max = _check_range("Rprop step_max", step_max, self.step_min, INF, low_open=True)
-        _check_range("Rprop initial step eta", eta, self.step_min, self.step_max, high_open=False)
+        self.eta_plus = validation.number("Rprop eta_plus", eta_plus, 1.0)
+        self.eta_minus = validation.number("Rprop eta_minus", eta_minus, 0.0, 1.0, low_open=True, high_open=False)
+        self.step_min = validation.number("Rprop step_min", step_min, 0.0)
+        self.step_max = validation.number("Rprop step_max", step_max, self.step_min, low_open=True)
+        validation.number("Rprop initial step eta", eta, self.step_min, self.step_max, high_open=False)
 
     def update(self, p, grad, state):
         step = state.get("step")

@@ -9,8 +9,8 @@ L2 gives w → (1 − ηλ/n) w − η∇C₀ ("weight decay"), L1 gives w → w
 """
 from __future__ import annotations
 
+from nndl import validation
 from nndl.backend import xp
-from nndl.errors import NndlError
 from nndl.registry import create
 
 
@@ -20,17 +20,16 @@ class Regularizer:
     name = "regularizer"
 
     def __init__(self, lmbda: float):
-        if not float(lmbda) >= 0.0:
-            raise NndlError(f"regularization parameter lambda={lmbda} must be ≥ 0")
-        self.lmbda = float(lmbda)
+        self.lmbda = validation.number("regularization parameter lambda", lmbda, 0.0)
 
     def cost(self, params, n: int) -> float:
         return sum(self.penalty(p.value, n) for p in params if p.regularize)
 
     def add_gradient(self, params, n: int) -> None:
+        """∂R/∂w into the gradient of every weight that has one this step."""
         for p in params:
-            if p.regularize:
-                p.grad += self.gradient(p.value, n)
+            if p.regularize and p.grad is not None:
+                p.add_grad(self.gradient(p.value, n))
 
     def config(self) -> dict:
         return {"name": self.name, "lmbda": self.lmbda}
@@ -76,14 +75,8 @@ class ElasticNet(Regularizer):
     name = "elastic_net"
 
     def __init__(self, l1: float, l2: float):
-        for what, value in (("l1", l1), ("l2", l2)):
-            try:
-                ok = float(value) >= 0.0
-            except (TypeError, ValueError):
-                ok = False
-            if not ok:
-                raise NndlError(f"elastic-net parameter {what}={value!r} must be ≥ 0")
-        self.l1, self.l2 = float(l1), float(l2)
+        self.l1 = validation.number("elastic-net parameter l1", l1, 0.0)
+        self.l2 = validation.number("elastic-net parameter l2", l2, 0.0)
 
     def penalty(self, w, n):
         return self.l1 / n * float(xp.abs(w).sum()) + 0.5 * self.l2 / n * float((w * w).sum())

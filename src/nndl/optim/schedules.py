@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 
-from nndl.errors import NndlError
+from nndl import validation
 from nndl.registry import create
 
 
@@ -61,16 +61,18 @@ class Schedule:
 
 class HalveOnPlateau(Schedule):
     """The book's schedule (chapter 3): halve η when the metric has not improved for
-    ``patience`` epochs; stop when η has fallen to η₀ / ``stop_factor`` (128 in the book)."""
+    ``patience`` epochs; stop when η has fallen to η₀ / ``stop_factor`` (128 in the book).
+
+    ``mode="max"``: the metric improves by growing (an accuracy); ``"min"``: by shrinking (a cost).
+    """
 
     name = "plateau"
 
-    def __init__(self, patience: int = 10, factor: float = 0.5, stop_factor: float = 128.0):
-        if int(patience) < 1:
-            raise NndlError(f"plateau patience={patience} must be at least 1 epoch")
-        if not 0.0 < float(factor) < 1.0:
-            raise NndlError(f"plateau factor={factor} must be in (0, 1)")
-        self.patience, self.factor, self.stop_factor = int(patience), float(factor), float(stop_factor)
+    def __init__(self, patience: int = 10, factor: float = 0.5, stop_factor: float = 128.0, mode: str = "max"):
+        self.patience = validation.whole("plateau patience", patience, low=1)
+        self.factor = validation.number("plateau factor", factor, 0.0, 1.0, low_open=True, high_open=True)
+        self.stop_factor = validation.number("plateau stop_factor", stop_factor, 1.0)
+        self.mode = validation.choice("plateau mode", mode, ("max", "min"))
         self.best, self.waited, self.eta0 = None, 0, None
 
     def at_epoch_end(self, epoch, eta, metric):
@@ -78,7 +80,7 @@ class HalveOnPlateau(Schedule):
             self.eta0 = eta
         if metric is None:
             return eta
-        if self.best is None or metric > self.best:
+        if self.best is None or (metric > self.best if self.mode == "max" else metric < self.best):
             self.best, self.waited = metric, 0
             return eta
         self.waited += 1
@@ -91,34 +93,16 @@ class HalveOnPlateau(Schedule):
         return eta
 
     def config(self):
-        return {"name": self.name, "patience": self.patience, "factor": self.factor,
-                "stop_factor": self.stop_factor}
+        cfg = {"name": self.name, "patience": self.patience, "factor": self.factor, "stop_factor": self.stop_factor}
+        if self.mode != "max":
+            cfg["mode"] = self.mode
+        return cfg
 
     def state(self):
         return {"best": self.best, "waited": self.waited, "eta0": self.eta0}
 
     def load_state(self, state):
         self.best, self.waited, self.eta0 = state["best"], state["waited"], state["eta0"]
-
-
-def _positive_int(what: str, value) -> int:
-    try:
-        ok = not isinstance(value, bool) and float(value) == int(value) and int(value) >= 1
-    except (TypeError, ValueError, OverflowError):
-        ok = False
-    if not ok:
-        raise NndlError(f"{what}={value!r} must be a positive whole number")
-    return int(value)
-
-
-def _number(what: str, value, ok, valid: str) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise NndlError(f"{what}={value!r} is not a number") from None
-    if not ok(number):
-        raise NndlError(f"{what}={value} is out of range; it must be {valid}")
-    return number
 
 
 class DecaySchedule(Schedule):
@@ -129,10 +113,8 @@ class DecaySchedule(Schedule):
     """
 
     def __init__(self, unit: str = "epoch"):
-        unit = str(unit).strip().lower()
-        if unit not in ("epoch", "step"):
-            raise NndlError(f"schedule unit={unit!r} is not a unit; use 'epoch' or 'step'")
-        self.unit = unit
+        self.unit = validation.choice("schedule unit", unit, ("epoch", "step"))
+        unit = self.unit
         self.per_step = unit == "step"
         self.eta0: float | None = None
 
@@ -173,8 +155,8 @@ class StepDecay(DecaySchedule):
 
     def __init__(self, step_size: int = 10, gamma: float = 0.1, unit: str = "epoch"):
         super().__init__(unit)
-        self.step_size = _positive_int("step decay step_size", step_size)
-        self.gamma = _number("step decay gamma", gamma, lambda g: 0.0 < g <= 1.0, "in (0, 1]")
+        self.step_size = validation.whole("step decay step_size", step_size, low=1)
+        self.gamma = validation.number("step decay gamma", gamma, 0.0, 1.0, low_open=True)
 
     def eta_at(self, u, eta0):
         return eta0 * self.gamma ** (int(u) // self.step_size)
@@ -190,7 +172,7 @@ class ExponentialDecay(DecaySchedule):
 
     def __init__(self, gamma: float = 0.95, unit: str = "epoch"):
         super().__init__(unit)
-        self.gamma = _number("exponential decay gamma", gamma, lambda g: 0.0 < g <= 1.0, "in (0, 1]")
+        self.gamma = validation.number("exponential decay gamma", gamma, 0.0, 1.0, low_open=True)
 
     def eta_at(self, u, eta0):
         return eta0 * self.gamma ** u
@@ -211,7 +193,7 @@ class InverseTime(DecaySchedule):
 
     def __init__(self, lmbda: float = 1e-3, unit: str = "step"):
         super().__init__(unit)
-        self.lmbda = _number("inverse-time decay lmbda", lmbda, lambda v: 0.0 <= v < math.inf, "≥ 0")
+        self.lmbda = validation.number("inverse-time decay lmbda", lmbda, 0.0)
 
     def eta_at(self, u, eta0):
         return eta0 / (1.0 + eta0 * self.lmbda * u)
@@ -232,8 +214,8 @@ class Cosine(DecaySchedule):
 
     def __init__(self, total: int, eta_min: float = 0.0, unit: str = "step"):
         super().__init__(unit)
-        self.total = _positive_int("cosine schedule total", total)
-        self.eta_min = _number("cosine schedule eta_min", eta_min, lambda v: 0.0 <= v < math.inf, "≥ 0")
+        self.total = validation.whole("cosine schedule total", total, low=1)
+        self.eta_min = validation.number("cosine schedule eta_min", eta_min, 0.0)
 
     def eta_at(self, u, eta0):
         u = min(max(u, 0), self.total)
@@ -265,16 +247,12 @@ class OneCycle(DecaySchedule):
     def __init__(self, total: int, max_eta: float, pct_start: float = 0.3, anneal: str = "cos",
                  div_factor: float = 25.0, final_div_factor: float = 1e4, unit: str = "step"):
         super().__init__(unit)
-        self.total = _positive_int("one-cycle total", total)
-        self.max_eta = _number("one-cycle max_eta", max_eta, lambda v: 0.0 < v < math.inf, "> 0")
-        self.pct_start = _number("one-cycle pct_start", pct_start, lambda v: 0.0 <= v < 1.0, "in [0, 1)")
-        anneal = str(anneal).strip().lower()
-        if anneal not in ("cos", "linear"):
-            raise NndlError(f"one-cycle anneal={anneal!r} is not a shape; use 'cos' or 'linear'")
-        self.anneal = anneal
-        self.div_factor = _number("one-cycle div_factor", div_factor, lambda v: 1.0 <= v < math.inf, "≥ 1")
-        self.final_div_factor = _number("one-cycle final_div_factor", final_div_factor,
-                                        lambda v: 1.0 <= v < math.inf, "≥ 1")
+        self.total = validation.whole("one-cycle total", total, low=1)
+        self.max_eta = validation.number("one-cycle max_eta", max_eta, 0.0, low_open=True)
+        self.pct_start = validation.number("one-cycle pct_start", pct_start, 0.0, 1.0, high_open=True)
+        self.anneal = validation.choice("one-cycle anneal", anneal, ("cos", "linear"))
+        self.div_factor = validation.number("one-cycle div_factor", div_factor, 1.0)
+        self.final_div_factor = validation.number("one-cycle final_div_factor", final_div_factor, 1.0)
 
     def _interpolate(self, x, y, f):
         if self.anneal == "linear":
