@@ -131,22 +131,26 @@ def test_conv_on_flat_input_says_so():
     ("conv(20,5,1,valid,he)", r"too many arguments"),
     ("conv(20,5,size=3)", r"unknown option 'size'"),
     ("conv(20,5,pad=middle)", r"pad must be valid, same, full or an int, got 'middle'"),
-    ("conv(0,5)", r"filters must be an int ≥ 1, got 0"),
-    ("dense(1.5)", r"units must be an int ≥ 1, got 1.5"),
+    ("conv(0,5)", r"filters must be a whole number ≥ 1, got 0"),
+    ("dense(1.5)", r"units must be a whole number ≥ 1, got 1.5"),
     ("dense(10,init=zeros)", r"dense\(10,init=zeros\) at position 1: unknown initializer 'zeros'"),
     ("dropout(1.5)", r"dropout\(1.5\) at position 1: dropout probability"),
-    ("dropout", r"missing p"),
+    ("dropout(0.1,0.2)", r"too many arguments"),
     ("flatten(2)", r"too many arguments"),
-    ("relu(alpha=0.1)", r"unknown option 'alpha'"),
+    ("relu(alpha=0.1)", r"relu\(alpha=0.1\) at position 1: .*unknown option 'alpha'"),
     ("conv(4,3) softmax", r"softmax at position 2: a conv layer takes an element-wise activation"),
     ("pool(2,stride=2,2)", r"a plain argument after key=value"),
-    ("dropout(half)", r"dropout\(half\) at position 1: bad argument"),
+    ("dropout(half)", r"dropout\(half\) at position 1: dropout probability p='half' is not a number"),
     ("dense(3,bias=maybe)", r"bias must be true or false, got 'maybe'"),
     ("", r"layer spec is empty"),
 ])
 def test_argument_errors_name_the_token(text, match):
     with pytest.raises(NndlError, match=match):
         parse_spec(text, MNIST)
+
+
+def test_a_bare_dropout_word_drops_half():
+    assert parse_spec("dense(10) dropout", (784,))[1].p == 0.5
 
 
 def test_errors_are_one_line():

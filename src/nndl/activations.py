@@ -15,6 +15,7 @@ mathematics for readers who want the book's names.
 """
 from __future__ import annotations
 
+from nndl import validation
 from nndl.backend import xp
 from nndl.errors import NndlError
 from nndl.registry import create
@@ -140,9 +141,7 @@ class LeakyReLU(Activation):
     name = "leaky_relu"
 
     def __init__(self, alpha: float = 0.01):
-        if not 0.0 <= alpha < 1.0:
-            raise NndlError(f"leaky ReLU slope alpha={alpha} must be in [0, 1)")
-        self.alpha = float(alpha)
+        self.alpha = validation.number("leaky ReLU slope alpha", alpha, 0.0, 1.0, high_open=True)
 
     def forward(self, z):
         return xp.where(z > 0, z, self.alpha * z).astype(z.dtype, copy=False)

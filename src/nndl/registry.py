@@ -68,7 +68,7 @@ def call_with(func, args: list, kwargs: dict, what: str, name: str | None = None
         if missing:
             problem = f"missing {missing.group(1)}"
         elif unknown:
-            problem = f"has no argument {unknown.group(1)!r}" if known else f"takes no argument {unknown.group(1)!r}"
+            problem = f"unknown option {unknown.group(1)!r}"
         elif "too many positional" in message:
             problem = "too many arguments"
         elif "multiple values" in message:
@@ -79,8 +79,8 @@ def call_with(func, args: list, kwargs: dict, what: str, name: str | None = None
         raise NndlError(f"{what}: {problem}; use {usage(func, name)}") from None
     try:
         return func(*args, **kwargs)
-    except NndlError:
-        raise
+    except NndlError as exc:
+        raise NndlError(f"{what}: {exc}") from None
     except (TypeError, ValueError, OverflowError) as exc:
         raise NndlError(f"{what}: bad argument ({exc})") from None
 
@@ -102,6 +102,14 @@ _INT = re.compile(r"[+-]?\d+")
 _FLOAT = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 _PAIR = re.compile(r"(\d+)x(\d+)")
 _WORD = re.compile(r"[A-Za-z_][\w.-]*")
+
+
+class CallSyntaxError(NndlError):
+    """A text that is not ``name(arguments)``; ``reason`` says what is wrong with it."""
+
+    def __init__(self, message: str, reason: str):
+        super().__init__(message)
+        self.reason = reason
 
 
 class Call:
@@ -141,27 +149,35 @@ def parse_value(text: str):
 def parse_call(text: str, what: str = "option") -> Call:
     """Read ``"name"``, ``"name(3)"`` or ``"name(10, gamma=0.5)"``; a one-line error names ``what``."""
     text = str(text).strip()
+
+    def fail(reason):
+        return CallSyntaxError(f"{what}: cannot read {text!r} ({reason})", reason)
+
     match = _CALL.fullmatch(text)
     if match is None:
-        raise NndlError(f"{what} {text!r} does not read as NAME or NAME(ARGUMENTS)")
+        raise fail("write NAME or NAME(ARGUMENTS)")
     inner = match.group(2)
     args, kwargs = [], {}
     if inner is not None and inner.strip():
         for part in inner.split(","):
             if not part.strip():
-                raise NndlError(f"cannot read {what} {text!r} (empty argument)")
+                raise fail("empty argument")
             key, sep, value = part.partition("=")
             try:
                 if sep:
                     if not re.fullmatch(_NAME, key.strip()):
                         raise NndlError(f"{key.strip()!r} is not an option name")
+                    if normalize(key) in kwargs:
+                        raise NndlError(f"{key.strip()} given twice")
                     kwargs[normalize(key)] = parse_value(value)
                 elif kwargs:
                     raise NndlError("a plain argument after key=value")
                 else:
                     args.append(parse_value(part))
+            except CallSyntaxError:
+                raise
             except NndlError as exc:
-                raise NndlError(f"cannot read {what} {text!r} ({exc})") from None
+                raise fail(str(exc)) from None
     return Call(normalize(match.group(1)), args, kwargs, text)
 
 
@@ -182,7 +198,7 @@ def split_calls(text: str, what: str = "option", sep: str | None = None) -> list
         if match is None or not (tail == "" or (tail[0] == sep if sep is not None else tail[0].isspace())):
             rest = text[i:]
             bad = rest.split(sep)[0].strip() if sep is not None else rest.split(None, 1)[0]
-            raise NndlError(f"cannot read {what} {bad!r} at position {len(pieces) + 1}")
+            raise NndlError(f"{what}: cannot read {bad!r} at position {len(pieces) + 1}")
         pieces.append(match.group(0))
         i = end
 

@@ -28,7 +28,11 @@ What a layer declares about itself, as class attributes, in one place:
 
 ``type``               its name in saved configs;
 ``spec_names``         the words of the ``--net`` language that make it (the first is
-                       written back); ``from_spec`` takes a spec word's arguments;
+                       written back); ``from_spec`` takes a spec word's arguments,
+                       ``spec_aliases`` maps other option names to them, and
+                       ``spec_args`` writes the layer back;
+``fuses_activation``   an activation word right after it becomes its own σ (dense, conv);
+``needs_flat_input``   the spec language flattens its input first (dense);
 ``splits_over_batch``  each example's output depends on that example alone, so a
                        mini-batch may be cut into parts that run at the same time
                        (:mod:`nndl.parallel`); batch normalization is the exception;
@@ -136,6 +140,9 @@ class Layer:
 
     type = "layer"
     spec_names: tuple = ()
+    spec_aliases: dict = {}
+    fuses_activation = False
+    needs_flat_input = False
     splits_over_batch = False
     parallel_gain = False
     input_kind = "float"

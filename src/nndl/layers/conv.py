@@ -135,6 +135,8 @@ class Conv2D(Layer):
 
     type = "conv"
     spec_names = ("conv",)
+    spec_aliases = {"padding": "pad", "kernel_size": "kernel", "use_bias": "bias"}
+    fuses_activation = True
     splits_over_batch = True
     parallel_gain = True
 

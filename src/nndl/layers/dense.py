@@ -48,6 +48,9 @@ class Dense(Layer):
 
     type = "dense"
     spec_names = ("dense",)
+    spec_aliases = {"use_bias": "bias"}
+    fuses_activation = True
+    needs_flat_input = True
     splits_over_batch = True
 
     def __init__(self, units: int, activation="sigmoid", init="default", use_bias: bool = True):

@@ -37,6 +37,9 @@ class Dropout(Layer):
         self.rng = rng
         return super().build(input_shape, rng, dtype)
 
+    def spec_args(self):
+        return [self.p], {}
+
     def forward(self, x, training=False):
         if not training or self.p == 0.0:
             self.save(mask=None)
