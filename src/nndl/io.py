@@ -5,13 +5,22 @@ A model file is one ``.npz`` archive (read with ``allow_pickle=False``):
 * ``nndl.json`` — the JSON config as UTF-8 bytes: format name and version, the network's
   architecture (``Network.config()``), class names, the preprocessor's config, and
   free-form metadata (how it was trained, its accuracy);
-* ``param/<layer>/<name>`` — every parameter array, ``buffer/<layer>/<name>`` every buffer
-  (batch norm's running averages), ``pre/<name>`` the preprocessor's arrays.
+* ``param/<path>/<name>`` — every parameter array, ``buffer/<path>/<name>`` every buffer
+  (batch norm's running averages), ``pre/<name>`` the preprocessor's arrays.  The path
+  of a layer is its position, ``3``, or ``1/3`` inside a network nested as layer 1
+  (:meth:`Network.leaves <nndl.network.Network.leaves>`).
 
-A checkpoint is a model file with the trainer's state added (``trainer`` in the JSON:
-epoch, learning rate, history, early-stopping and schedule state, random generator
-states; ``opt/...`` optimizer arrays, ``best/...`` the best weights so far), so that a
-resumed run ends with exactly the weights of an uninterrupted one.
+A checkpoint is a model file with the state of the parts of a run added, each through
+its own small protocol (``state()`` returns JSON values and arrays, ``load_state``
+takes them back): the trainer (epochs done, history, shuffling generator), the model
+(its optimizer's step count and moments), every callback (early stopping's best
+weights, a schedule's η₀), and the network's generator (dropout masks).  In the file
+the JSON side is ``checkpoint`` in ``nndl.json``; each array of a state is the member
+``state/<where>``, named in the JSON by ``{"__array__": "<where>"}``.  So a resumed run
+ends with exactly the weights of an uninterrupted one.
+
+Format versions: 1 (before nndl's general engine) and 2.  Models of either version
+load; a checkpoint must be version 2 to resume.
 
 Writes are atomic: a temporary file in the same folder, then ``os.replace``.
 """
@@ -28,7 +37,9 @@ from nndl.errors import NndlError
 from nndl.files import atomic_write
 
 FORMAT = "nndl-model"
-VERSION = 1
+VERSION = 2
+#: The oldest checkpoint format a run can resume from.
+CHECKPOINT_VERSION = 2
 
 
 def _write_npz(path: Path, arrays: dict) -> None:
@@ -46,11 +57,11 @@ def _json_array(obj) -> numpy.ndarray:
 
 def _network_arrays(network) -> dict:
     arrays = {}
-    for i, layer in enumerate(network.layers):
+    for path, layer in network.leaves():
         for p in layer.params:
-            arrays[f"param/{i}/{p.name}"] = to_numpy(p.value)
+            arrays[f"param/{path}/{p.name}"] = to_numpy(p.value)
         for name, value in layer.buffers.items():
-            arrays[f"buffer/{i}/{name}"] = to_numpy(value)
+            arrays[f"buffer/{path}/{name}"] = to_numpy(value)
     if network.preprocessor is not None:
         for name, value in network.preprocessor.arrays().items():
             arrays[f"pre/{name}"] = numpy.asarray(value)
@@ -103,19 +114,19 @@ def _restore_network(config: dict, arrays: dict, path, dtype=None):
         network = Network.from_config(config["network"], **({} if dtype is None else {"dtype": dtype}))
     except (KeyError, TypeError) as exc:
         raise NndlError(f"{path}: the network config is incomplete or foreign ({exc})") from None
-    for i, layer in enumerate(network.layers):
+    for where, layer in network.leaves():
         for p in layer.params:
-            key = f"param/{i}/{p.name}"
+            key = f"param/{where}/{p.name}"
             if key not in arrays:
-                raise NndlError(f"{path}: missing weights {key} for layer {i + 1} ({layer.type})")
+                raise NndlError(f"{path}: missing weights {key} for layer {where} ({layer.type})")
             if arrays[key].shape != tuple(p.value.shape):
                 raise NndlError(f"{path}: weights {key} have shape {arrays[key].shape}, "
                                 f"the architecture needs {tuple(p.value.shape)}")
             p.value[...] = to_device(arrays[key], p.value.dtype)
         for name, value in layer.buffers.items():
-            key = f"buffer/{i}/{name}"
+            key = f"buffer/{where}/{name}"
             if key not in arrays or arrays[key].shape != tuple(value.shape):
-                raise NndlError(f"{path}: missing or misshapen buffer {key} for layer {i + 1} ({layer.type})")
+                raise NndlError(f"{path}: missing or misshapen buffer {key} for layer {where} ({layer.type})")
             value[...] = to_device(arrays[key], value.dtype)
     network.class_names = config.get("class_names")
     if config.get("preprocessor"):
@@ -138,57 +149,71 @@ def load(path, dtype=None):
 
 
 # -- checkpoints ------------------------------------------------------------------------------
+def _split_arrays(obj, where: str, arrays: dict):
+    """``obj`` with every array replaced by ``{"__array__": key}`` and the array put in ``arrays[key]``."""
+    if isinstance(obj, dict):
+        return {k: _split_arrays(v, f"{where}/{k}", arrays) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_split_arrays(v, f"{where}/{i}", arrays) for i, v in enumerate(obj)]
+    if hasattr(obj, "shape") and hasattr(obj, "dtype"):
+        arrays[where] = to_numpy(obj)
+        return {"__array__": where}
+    return obj
+
+
+def _join_arrays(obj, arrays: dict, path):
+    """The inverse of :func:`_split_arrays`."""
+    if isinstance(obj, dict):
+        if set(obj) == {"__array__"}:
+            key = obj["__array__"]
+            if not isinstance(key, str) or key not in arrays:
+                raise NndlError(f"{path}: the checkpoint names an array {key!r} that is not in the file")
+            return arrays[key]
+        return {k: _join_arrays(v, arrays, path) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_join_arrays(v, arrays, path) for v in obj]
+    return obj
+
+
 def save_checkpoint(trainer, path, metadata: dict | None = None) -> Path:
-    """Save the model and everything the trainer needs to continue exactly where it is."""
-    net = trainer.network
+    """Save the model and everything a resumed run needs to continue exactly where ``trainer`` is."""
+    model = trainer.model
+    net = model.network
     arrays = _network_arrays(net)
-    for key, value in trainer.optimizer.state_arrays().items():
-        arrays[f"opt/{key}"] = to_numpy(value)
-    if trainer.best_weights is not None:
-        for i, value in enumerate(trainer.best_weights):
-            arrays[f"best/{i}"] = to_numpy(value)
+    state = {"trainer": trainer.state(), "model": model.state(),
+             "callbacks": [{"type": type(cb).__name__, "state": cb.state()} for cb in trainer.callbacks],
+             "network_rng": net.rng.bit_generator.state}
     config = _model_config(net, metadata)
-    config["trainer"] = {
-        "epoch": trainer.epoch, "eta": trainer.optimizer.eta, "eta0": trainer.eta0,
-        "optimizer": trainer.optimizer.config(), "optimizer_t": trainer.optimizer.t,
-        "n_params": len(net.params),
-        "schedule": trainer.schedule.config(), "schedule_state": trainer.schedule.state(),
-        "best_accuracy": trainer.best_accuracy, "epochs_without_improvement": trainer.epochs_without_improvement,
-        "history": trainer.history.to_dict(),
-        "rng": trainer.rng.bit_generator.state, "network_rng": net.rng.bit_generator.state,
-        "architecture": net.config(),
-    }
+    config["checkpoint"] = _split_arrays(state, "state", arrays)
     arrays["nndl.json"] = _json_array(config)
     _write_npz(Path(path), arrays)
     return Path(path)
 
 
 def read_checkpoint(path):
-    """Read a checkpoint: returns (network, trainer_state dict, optimizer arrays, best weights or None)."""
+    """Read a checkpoint: returns (network, state) — the network with its weights, the state for :func:`restore`."""
     config, arrays = _read_npz(path)
-    if "trainer" not in config:
+    if "checkpoint" not in config:
+        if "trainer" in config:
+            raise NndlError(f"{path} is a checkpoint of format version {config.get('version', 1)}, from before "
+                            f"nndl's general engine; it cannot be resumed (its model still loads: nndl evaluate "
+                            f"{path})")
         raise NndlError(f"{path} is a model file, not a checkpoint (no trainer state); train with --checkpoint")
     network = _restore_network(config, arrays, path)
     network.metadata = config.get("metadata", {})
-    state = config["trainer"]
+    state = _join_arrays(config["checkpoint"], arrays, path)
     network.rng.bit_generator.state = state["network_rng"]
-    opt = {k[4:]: v for k, v in arrays.items() if k.startswith("opt/")}
-    best_keys = sorted((k for k in arrays if k.startswith("best/")), key=lambda k: int(k[5:]))
-    best = [to_device(arrays[k], network.dtype) for k in best_keys] or None
-    return network, state, opt, best
+    return network, state
 
 
-def restore_trainer(trainer, state: dict, optimizer_arrays: dict, best_weights) -> None:
-    """Put a freshly made Trainer (same network, optimizer type, schedule) into a checkpoint's state."""
-    from nndl.history import History
-
-    trainer.epoch = int(state["epoch"])
-    trainer.optimizer.eta = float(state["eta"])
-    trainer.eta0 = float(state["eta0"])
-    trainer.optimizer.load_state_arrays(optimizer_arrays, int(state["n_params"]), int(state["optimizer_t"]))
-    trainer.schedule.load_state(state.get("schedule_state") or {})
-    trainer.best_accuracy = state["best_accuracy"]
-    trainer.epochs_without_improvement = int(state["epochs_without_improvement"])
-    trainer.best_weights = best_weights
-    trainer.history = History.from_dict(state["history"])
-    trainer.rng.bit_generator.state = state["rng"]
+def restore(trainer, model, state: dict) -> None:
+    """Put a fresh trainer and model (same network, optimizer type and callbacks) into a checkpoint's state."""
+    kinds = [type(cb).__name__ for cb in trainer.callbacks]
+    saved = [entry["type"] for entry in state["callbacks"]]
+    if kinds != saved:
+        raise NndlError(f"the checkpoint was made with the callbacks {saved}, this run has {kinds}")
+    trainer.model = model
+    trainer.load_state(state["trainer"])
+    model.load_state(state["model"])
+    for cb, entry in zip(trainer.callbacks, state["callbacks"]):
+        cb.load_state(entry["state"])

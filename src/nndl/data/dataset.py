@@ -2,7 +2,8 @@
 
 A :class:`Dataset` holds host NumPy arrays: inputs ``x`` (float32, one example per
 row, images flattened to 784 columns with their shape kept in ``image_shape``) and
-class indices ``y`` (int64).  It checks itself when built, so a trainer handed a
+targets ``y``: class indices (int64) for classification, else real numbers (float32,
+one column per target: regression, or 0/1 per label for multi-label data).  It checks itself when built, so a trainer handed a
 Dataset can trust its shapes, labels and values.  Slicing (:meth:`Dataset.subset`,
 :meth:`Dataset.slice`) returns views, never copies, so the 60,000 MNIST images are
 decoded into memory once and shared by every split.
@@ -25,16 +26,21 @@ class Dataset:
     x : numpy.ndarray
         Inputs, float32, shape ``(N, features)`` (or ``(N, ...)``, at least 2-D).
     y : numpy.ndarray
-        Class indices, int64, shape ``(N,)``, each in ``[0, num_classes)``.
-    num_classes : int
-        Number of classes K.
+        With ``num_classes``: class indices, int64, shape ``(N,)``, each in
+        ``[0, num_classes)``.  Without: targets, finite real numbers, ``(N,)`` or ``(N, K)``.
+    num_classes : int or None
+        Number of classes K, or None when ``y`` holds real-valued targets.
     class_names : list of str or None
-        Names of classes ``0..K-1`` (e.g. ``["setosa", ...]``); None for plain digits.
+        Names of classes ``0..K-1`` (e.g. ``["setosa", ...]``), or of the target
+        columns; None for plain digits.
     name : str
         Shown in messages, e.g. ``"mnist (training)"`` or ``"iris.csv (test)"``.
     image_shape : tuple of int or None
         Shape of one example as an image, ``(channels, height, width)``, e.g.
         ``(1, 28, 28)``; None for tables.
+    task : str
+        What the targets are for: ``"classification"`` (the default with ``num_classes``),
+        ``"binary"``, ``"multilabel"`` or ``"regression"``.
 
     Raises
     ------
@@ -45,30 +51,41 @@ class Dataset:
 
     x: np.ndarray
     y: np.ndarray
-    num_classes: int
+    num_classes: int | None = None
     class_names: list[str] | None = None
     name: str = "data"
     image_shape: tuple[int, ...] | None = field(default=None)
+    task: str | None = None
 
     def __post_init__(self):
         self.x = self._checked_x(self.x)
-        self.y = self._checked_y(self.y)
-        self.num_classes = int(self.num_classes)
-        if self.num_classes < 1:
-            raise NndlError(f"{self.name}: num_classes must be at least 1, got {self.num_classes}")
+        if self.task is None:
+            self.task = "classification" if self.num_classes is not None else "regression"
         if len(self.x) != len(self.y):
             raise NndlError(f"{self.name}: {len(self.x)} examples but {len(self.y)} labels")
         if len(self.y) == 0:
             raise NndlError(f"{self.name}: the data set is empty")
+        if self.class_names is not None:
+            self.class_names = [str(c) for c in self.class_names]
+        if self.num_classes is None:
+            self.y = self._checked_targets(self.y)
+        else:
+            self.y = self._checked_y(self.y)
+            self._check_classes()
+        self._check_image_shape()
+
+    def _check_classes(self) -> None:
+        self.num_classes = int(self.num_classes)
+        if self.num_classes < 1:
+            raise NndlError(f"{self.name}: num_classes must be at least 1, got {self.num_classes}")
         low, high = int(self.y.min()), int(self.y.max())
         if low < 0 or high >= self.num_classes:
             raise NndlError(f"{self.name}: labels range over {low}..{high} but there are "
                             f"{self.num_classes} classes (0..{self.num_classes - 1})")
-        if self.class_names is not None:
-            self.class_names = [str(c) for c in self.class_names]
-            if len(self.class_names) != self.num_classes:
-                raise NndlError(f"{self.name}: {len(self.class_names)} class names for "
-                                f"{self.num_classes} classes")
+        if self.class_names is not None and len(self.class_names) != self.num_classes:
+            raise NndlError(f"{self.name}: {len(self.class_names)} class names for {self.num_classes} classes")
+
+    def _check_image_shape(self) -> None:
         if self.image_shape is not None:
             self.image_shape = tuple(int(d) for d in self.image_shape)
             if int(np.prod(self.image_shape)) != int(np.prod(self.x.shape[1:])):
@@ -92,6 +109,18 @@ class Dataset:
             raise NndlError(f"{self.name}: inputs hold NaN or infinity, e.g. {x[tuple(bad)]} at "
                             f"index {tuple(int(i) for i in bad)}")
         return x
+
+    def _checked_targets(self, y) -> np.ndarray:
+        """Real-valued targets as float32 (N,) or (N, K), checked finite."""
+        y = np.asarray(y)
+        if y.dtype.kind not in "biuf":
+            raise NndlError(f"{self.name}: targets must be numbers, got an array of {y.dtype}")
+        if y.ndim not in (1, 2):
+            raise NndlError(f"{self.name}: targets must be (N,) or (N, K), got shape {y.shape}")
+        y = y.astype(np.float32, copy=False)
+        if not np.isfinite(y).all():
+            raise NndlError(f"{self.name}: targets hold NaN or infinity")
+        return y
 
     def _checked_y(self, y) -> np.ndarray:
         """Return ``y`` as a 1-D int64 array, checked."""
@@ -123,7 +152,7 @@ class Dataset:
         part = object.__new__(Dataset)
         part.x, part.y = self.x[start:stop], self.y[start:stop]
         part.num_classes, part.class_names = self.num_classes, self.class_names
-        part.name, part.image_shape = name or self.name, self.image_shape
+        part.name, part.image_shape, part.task = name or self.name, self.image_shape, self.task
         return part
 
     def subset(self, n: int) -> "Dataset":
@@ -143,7 +172,7 @@ class Dataset:
         keep = self.image_shape is not None and x.ndim >= 2 and \
             int(np.prod(x.shape[1:])) == int(np.prod(self.image_shape))
         return Dataset(x, self.y, self.num_classes, self.class_names, self.name,
-                       self.image_shape if keep else None)
+                       self.image_shape if keep else None, self.task)
 
     def class_counts(self) -> np.ndarray:
         """Return the number of examples of each class, shape ``(num_classes,)``."""
@@ -175,6 +204,15 @@ class DataSplits:
     validation: Dataset | None = None
     test: Dataset | None = None
     preprocessor: object | None = None
+    #: For regression: the standardization of the targets fitted on the training part
+    #: (the parts hold standardized targets), or None.
+    target_preprocessor: object | None = None
+    #: What the loader inferred about the task, to tell the user (or None).
+    note: str | None = None
+
+    @property
+    def task(self) -> str:
+        return self.train.task
 
     def parts(self) -> list[tuple[str, Dataset]]:
         """Return ``[(part_name, dataset), ...]`` for the parts that are present."""

@@ -344,7 +344,7 @@ def load_mnist(root=None, split: str = "book", download: bool | None = None) -> 
 
 def load_data(spec, root=None, split: str = "book", download: bool | None = None, *,
               label: str | None = None, fractions=(0.7, 0.15, 0.15), seed: int = 0,
-              standardize: bool = True) -> DataSplits:
+              standardize: bool = True, task: str | None = None) -> DataSplits:
     """Load the data named by a ``--data`` value.
 
     Parameters
@@ -355,9 +355,9 @@ def load_data(spec, root=None, split: str = "book", download: bool | None = None
         ``.csv`` table (see :func:`nndl.data.csv_table.load_csv`).
     root, split, download
         For MNIST and IDX folders (``split`` is ``"book"`` or ``"standard"``).
-    label, fractions, seed, standardize
-        For CSV tables: label column, (train, validation, test) fractions, shuffling
-        seed, and whether to standardize the features.
+    label, fractions, seed, standardize, task
+        For CSV tables: label column(s), (train, validation, test) fractions, shuffling
+        seed, whether to standardize the features, and the task (inferred if None).
 
     Returns
     -------
@@ -376,7 +376,7 @@ def load_data(spec, root=None, split: str = "book", download: bool | None = None
     if path.suffix.lower() == ".csv":
         from nndl.data.csv_table import load_csv
 
-        splits, _ = load_csv(path, label=label, split=fractions, seed=seed, standardize=standardize)
+        splits, _ = load_csv(path, label=label, split=fractions, seed=seed, standardize=standardize, task=task)
         return splits
     if not path.exists():
         raise NndlError(f"data {text!r}: no such file or folder; use 'mnist', a folder of IDX "
