@@ -66,6 +66,8 @@ def cpu_seconds() -> float:
 # --------------------------------------------------------------------------- workers
 def run_nndl(images: int, batch_size: int, threads: int, epochs: int, workers="auto") -> dict:
     sys.path.insert(0, str(REPO / "src"))
+    from nndl.callbacks import GradientNorms
+    from nndl.models import Classifier
     from nndl.network import Network
     from nndl.optim import SGD
     from nndl.spec import parse_spec
@@ -73,12 +75,12 @@ def run_nndl(images: int, batch_size: int, threads: int, epochs: int, workers="a
 
     x, y = load_mnist(images)
     net = Network(parse_spec(SPEC, (1, 28, 28)), (1, 28, 28), cost="log_likelihood", seed=0)
-    trainer = Trainer(net, SGD(ETA), batch_size=batch_size, threads=threads, workers=workers, progress=False,
-                      verbose=False)
+    model = Classifier(net, SGD(ETA))
+    trainer = Trainer(batch_size, [GradientNorms()], threads=threads, workers=workers, verbose=False)
     seconds, cpu = [], []
     for _ in range(epochs):
         start = cpu_seconds()
-        trainer.fit((x, y), epochs=trainer.epoch + 1)
+        trainer.fit(model, (x, y), epochs=trainer.epoch + 1)
         cpu.append(cpu_seconds() - start)
         seconds.append(trainer.history.records[-1]["seconds"])     # the epoch's training loop only
     flops = 3.0 * sum(layer.forward_flops(1) for layer in net.layers) * images

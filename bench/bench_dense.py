@@ -47,18 +47,20 @@ def peak_mb() -> float:
 
 
 def run_nndl(case, x, y, epochs):
+    from nndl.callbacks import GradientNorms
+    from nndl.models import Classifier
     from nndl.network import Network
     from nndl.optim import L2, SGD
     from nndl.trainer import Trainer
 
     net = Network.from_sizes(case["sizes"], activation="sigmoid", cost=case["cost"], seed=0)
     regs = [L2(case["lmbda"])] if case["lmbda"] else []
-    trainer = Trainer(net, SGD(case["eta"]), regularizers=regs, batch_size=case["batch"], progress=False,
-                      verbose=False)
+    model = Classifier(net, SGD(case["eta"]), regs)
+    trainer = Trainer(case["batch"], [GradientNorms()], verbose=False)      # as `nndl train` runs it
     times = []
     for e in range(epochs):
         start = time.perf_counter()
-        trainer.fit((x, y), e + 1)
+        trainer.fit(model, (x, y), e + 1)
         times.append(time.perf_counter() - start)
     return min(times), net.accuracy(x[-5000:], y[-5000:])
 

@@ -63,6 +63,8 @@ def build_network(batch_norm: bool):
 
 
 def run_case(name, batch_norm, train, validation, batch_size, max_epochs, target, threads=1):
+    from nndl.callbacks import LambdaCallback
+    from nndl.models import Classifier
     from nndl.optim.optimizers import OPTIMIZERS
     from nndl.trainer import Trainer, TrainingDiverged
 
@@ -73,18 +75,18 @@ def run_case(name, batch_norm, train, validation, batch_size, max_epochs, target
         batch_size = len(train.x)
     state = {"epochs_to": None, "seconds_to": None, "train_seconds": 0.0}
 
-    def stop_at_target(trainer, record):
+    def stop_at_target(trainer, epoch, record):
         state["train_seconds"] += record["seconds"]
         if state["epochs_to"] is None and record["validation_accuracy"] >= target:
-            state["epochs_to"], state["seconds_to"] = record["epoch"], state["train_seconds"]
-            trainer.stop_reason = f"reached {target:.0%}"
+            state["epochs_to"], state["seconds_to"] = epoch, state["train_seconds"]
+            trainer.stop(f"reached {target:.0%}")
 
-    trainer = Trainer(net, optimizer, regularizers=[], batch_size=batch_size, seed=SEED, threads=threads,
-                      progress=False, verbose=False, callbacks=[stop_at_target])
+    trainer = Trainer(batch_size, [LambdaCallback(on_epoch_end=stop_at_target)], seed=SEED, threads=threads,
+                      verbose=False)
     load = os.getloadavg()[0]
     diverged = None
     try:
-        trainer.fit(train, max_epochs, validation_data=validation)
+        trainer.fit(Classifier(net, optimizer), train, max_epochs, validation_data=validation)
     except TrainingDiverged as exc:
         diverged = str(exc)
     accuracies = [r["validation_accuracy"] for r in trainer.history.records]

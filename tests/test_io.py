@@ -5,8 +5,10 @@ import numpy as np
 import pytest
 
 from nndl import io
+from nndl.callbacks import Checkpoint, EarlyStopping, LearningRateSchedule
 from nndl.errors import NndlError
 from nndl.layers import Dense, Dropout
+from nndl.models import Classifier
 from nndl.network import Network
 from nndl.optim import L2, SGD, HalveOnPlateau, Momentum
 from nndl.trainer import Trainer
@@ -22,7 +24,7 @@ def test_round_trip_gives_identical_predictions(tmp_path):
     x, y = _data()
     net = Network([Dense(8, activation="relu", init="he"), Dropout(0.3), Dense(3, activation="softmax")], (6,),
                   cost="log_likelihood", seed=4)
-    Trainer(net, SGD(0.1), progress=False, verbose=False).fit((x, y), 2)
+    Trainer(verbose=False).fit(Classifier(net, SGD(0.1)), (x, y), 2)
     net.class_names = ["a", "b", "c"]
     path = io.save(net, tmp_path / "m.npz", metadata={"note": "hi"})
     loaded = io.load(path)
@@ -70,8 +72,11 @@ def test_weights_of_the_wrong_shape_are_refused(tmp_path):
 
 
 def _trainer(net, callbacks=()):
-    return Trainer(net, Momentum(0.2, mu=0.5), regularizers=[L2(0.5)], schedule=HalveOnPlateau(patience=1),
-                   batch_size=16, early_stopping=3, progress=False, verbose=False, callbacks=callbacks)
+    """A run with state in every part: momentum, L2, the plateau schedule, early stopping, dropout."""
+    model = Classifier(net, Momentum(0.2, mu=0.5), [L2(0.5)])
+    trainer = Trainer(16, [EarlyStopping("validation_accuracy", patience=3),
+                           LearningRateSchedule(HalveOnPlateau(patience=1)), *callbacks], verbose=False)
+    return trainer, model
 
 
 def test_resume_from_a_checkpoint_equals_an_uninterrupted_run(tmp_path):
@@ -82,15 +87,16 @@ def test_resume_from_a_checkpoint_equals_an_uninterrupted_run(tmp_path):
         return Network.from_sizes([6, 10, 3], dropout=0.25, seed=7)
 
     straight = fresh()
-    _trainer(straight).fit((x, y), 6, validation_data=(vx, vy))
+    trainer, model = _trainer(straight)
+    trainer.fit(model, (x, y), 6, validation_data=(vx, vy))
 
     ckpt = tmp_path / "run.ckpt.npz"
-    first = fresh()
-    _trainer(first, [lambda t, r: io.save_checkpoint(t, ckpt)]).fit((x, y), 3, validation_data=(vx, vy))
-    net, state, opt, best = io.read_checkpoint(ckpt)
-    resumed = _trainer(net)
-    io.restore_trainer(resumed, state, opt, best)
-    resumed.fit((x, y), 6, validation_data=(vx, vy))
+    trainer, model = _trainer(fresh(), [Checkpoint(ckpt)])
+    trainer.fit(model, (x, y), 3, validation_data=(vx, vy))
+    net, state = io.read_checkpoint(ckpt)
+    resumed, model = _trainer(net)
+    io.restore(resumed, model, state)
+    resumed.fit(model, (x, y), 6, validation_data=(vx, vy))
     for a, b in zip(net.get_weights(), straight.get_weights()):
         np.testing.assert_array_equal(a, b)
 
@@ -108,17 +114,18 @@ def test_resume_equals_an_uninterrupted_run_with_split_batches(tmp_path):
                        (1, 8, 8), cost="log_likelihood", seed=5)
 
     def trainer(net, callbacks=()):
-        return Trainer(net, Momentum(0.2, mu=0.5), batch_size=32, workers=2, threads=2, progress=False,
-                       verbose=False, callbacks=callbacks)
+        return Trainer(32, callbacks, workers=2, threads=2, verbose=False), Classifier(net, Momentum(0.2, mu=0.5))
 
     straight = fresh()
-    trainer(straight).fit((x, y), 4)
+    run, model = trainer(straight)
+    run.fit(model, (x, y), 4)
     ckpt = tmp_path / "run.ckpt.npz"
-    trainer(fresh(), [lambda t, r: io.save_checkpoint(t, ckpt)]).fit((x, y), 2)
-    net, state, opt, best = io.read_checkpoint(ckpt)
-    resumed = trainer(net)
-    io.restore_trainer(resumed, state, opt, best)
-    resumed.fit((x, y), 4)
+    run, model = trainer(fresh(), [Checkpoint(ckpt)])
+    run.fit(model, (x, y), 2)
+    net, state = io.read_checkpoint(ckpt)
+    resumed, model = trainer(net)
+    io.restore(resumed, model, state)
+    resumed.fit(model, (x, y), 4)
     for a, b in zip(net.get_weights(), straight.get_weights()):
         np.testing.assert_array_equal(a, b)
 

@@ -17,6 +17,8 @@ MNIST = (1, 28, 28)
 
 def test_chapter6_spec_types_and_shapes():
     layers = parse_spec(CH6, MNIST)
+    assert not any(layer.built for layer in layers)          # a network builds them, with its own seed
+    layers = Network(layers, MNIST).layers
     assert [type(layer) for layer in layers] == [Conv2D, MaxPool2D, Conv2D, MaxPool2D, Flatten, Dense, Dropout,
                                                  Dense]
     assert [layer.output_shape for layer in layers] == [(20, 24, 24), (20, 12, 12), (40, 8, 8), (40, 4, 4),
@@ -62,6 +64,7 @@ def test_options_and_other_layers():
     layers = parse_spec("conv(8,3x5,2,same,init=he) leaky_relu(alpha=0.1) avgpool(2,1) l2pool(3,2,strict=true) "
                         "maxpool(2) reshape(8,-1) flatten dense(10,init=glorot,bias=false) tanh sigmoid(3)",
                         (1, 28, 28))
+    layers = Network(layers, (1, 28, 28), cost="quadratic").layers
     conv = layers[0]
     assert (conv.kernel_size, conv.stride, conv.padding, conv.init.name) == ((3, 5), (2, 2), "same", "he")
     assert conv.activation.name == "leaky_relu" and conv.activation.alpha == 0.1
@@ -182,6 +185,13 @@ def test_spec_of_canonical_forms():
     assert spec_of(parse_spec("conv(4,3) relu flatten sigmoid(10)", (1, 8, 8))) == "conv(4,3) relu dense(10) sigmoid"
     assert spec_of([Dense(10, activation="softmax")]) == "softmax(10)"
     assert spec_of([Conv2D(3, 3), ActivationLayer("relu")]) == "conv(3,3) linear relu"
+
+
+def test_a_spec_network_follows_its_seed():
+    weights = [Network(parse_spec("conv(2,3) dense(3) dropout(0.5) softmax(2)", (1, 5, 5)), (1, 5, 5),
+                       seed=seed).get_weights()[0] for seed in (1, 1, 2)]
+    np.testing.assert_array_equal(weights[0], weights[1])
+    assert not np.array_equal(weights[0], weights[2])
 
 
 def test_parsed_layers_train_in_a_network():

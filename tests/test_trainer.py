@@ -2,8 +2,10 @@
 import numpy as np
 import pytest
 
+from nndl.callbacks import EarlyStopping, GradientNorms, LambdaCallback
 from nndl.errors import NndlError
 from nndl.layers import Dense
+from nndl.models import Classifier
 from nndl.network import Network
 from nndl.optim import L1, L2, SGD, HalveOnPlateau, Momentum
 from nndl.trainer import Trainer, TrainingDiverged
@@ -15,8 +17,10 @@ def _data(n=120, features=4, classes=3, seed=0):
     return x, (x[:, 0] > 0).astype(np.int64) + (x[:, 1] > 1)
 
 
-def _quiet(net, **kw):
-    return Trainer(net, progress=False, verbose=False, **kw)
+def _fit(net, data, epochs, optimizer=None, regularizers=(), batch_size=10, validation=None, callbacks=(), **kw):
+    """Train ``net`` as a classifier, quietly; returns the history."""
+    trainer = Trainer(batch_size, callbacks, verbose=False, **kw)
+    return trainer.fit(Classifier(net, optimizer, regularizers), data, epochs, validation_data=validation)
 
 
 def test_one_step_is_the_books_update_with_weight_decay():
@@ -31,7 +35,7 @@ def test_one_step_is_the_books_update_with_weight_decay():
         sums = [s + p.grad for s, p in zip(sums, net.params)]
     expected = [(1 - eta * lmbda / n) * w - eta / n * s if p.regularize else w - eta / n * s
                 for w, s, p in zip(w0, sums, net.params)]
-    _quiet(net, optimizer=SGD(eta), regularizers=[L2(lmbda)], batch_size=n).fit((x, y), 1)
+    _fit(net, (x, y), 1, SGD(eta), [L2(lmbda)], batch_size=n)
     for got, want in zip(net.get_weights(), expected):
         np.testing.assert_allclose(got, want, rtol=1e-12)
 
@@ -40,8 +44,8 @@ def test_l1_shrinks_weights_by_a_constant():
     x, y = _data()
     net_l1 = Network.from_sizes([4, 6, 3], seed=1)
     net_plain = Network.from_sizes([4, 6, 3], seed=1)
-    _quiet(net_l1, optimizer=SGD(0.1), regularizers=[L1(50.0)]).fit((x, y), 5)
-    _quiet(net_plain, optimizer=SGD(0.1)).fit((x, y), 5)
+    _fit(net_l1, (x, y), 5, SGD(0.1), [L1(50.0)])
+    _fit(net_plain, (x, y), 5, SGD(0.1))
     assert np.abs(net_l1.layers[0].W.value).sum() < np.abs(net_plain.layers[0].W.value).sum()
 
 
@@ -49,16 +53,16 @@ def test_momentum_update_by_hand():
     x, y = _data(n=8)
     net = Network.from_sizes([4, 3], seed=1, dtype=np.float64)
     w0 = net.layers[0].W.value.copy()
-    opt = Momentum(eta=0.1, mu=0.9)
-    trainer = _quiet(net, optimizer=opt, batch_size=8)
+    model = Classifier(net, Momentum(eta=0.1, mu=0.9))
+    trainer = Trainer(8, verbose=False)
     net.backprop(x.astype(np.float64), net.one_hot(y))
     g1 = net.layers[0].W.grad.copy()
-    trainer.fit((x, y), 1)
+    trainer.fit(model, (x, y), 1)
     np.testing.assert_allclose(net.layers[0].W.value, w0 - 0.1 * g1, rtol=1e-12)
     w1 = net.layers[0].W.value.copy()
     net.backprop(x.astype(np.float64), net.one_hot(y))
     g2 = net.layers[0].W.grad.copy()
-    trainer.fit((x, y), 2)
+    trainer.fit(model, (x, y), 2)
     np.testing.assert_allclose(net.layers[0].W.value, w1 + 0.9 * (-0.1 * g1) - 0.1 * g2, rtol=1e-12)
 
 
@@ -67,9 +71,9 @@ def test_early_stopping_restores_the_best_weights():
     vx, vy = _data(seed=2)
     net = Network.from_sizes([4, 20, 3], seed=0)
     weights_at = {}
-    trainer = _quiet(net, optimizer=SGD(3.0), early_stopping=2,
-                     callbacks=[lambda t, r: weights_at.__setitem__(r["epoch"], t.network.get_weights())])
-    history = trainer.fit((x, y), 40, validation_data=(vx, vy))
+    keep = LambdaCallback(on_epoch_end=lambda t, epoch, r: weights_at.__setitem__(epoch, t.model.network.get_weights()))
+    history = _fit(net, (x, y), 40, SGD(3.0), validation=(vx, vy),
+                   callbacks=[EarlyStopping("validation_accuracy", patience=2), keep])
     best = history.best()
     assert history.final["best_epoch"] == best["epoch"]
     for got, want in zip(net.get_weights(), weights_at[best["epoch"]]):
@@ -96,13 +100,13 @@ def test_nan_cost_stops_training_with_advice():
     x = x * 1e3
     net = Network.from_sizes([4, 30, 3], activation="linear", cost="quadratic", seed=0)
     with pytest.raises(TrainingDiverged, match="smaller learning rate"):
-        _quiet(net, optimizer=SGD(100.0)).fit((x, y), 5)
+        _fit(net, (x, y), 5, SGD(100.0))
 
 
 @pytest.mark.parametrize("bad, message", [
     (dict(x=np.zeros((5, 3), np.float32)), "expects"),
     (dict(y=np.array([0, 1, 2, 7, 0])), "labels range"),
-    (dict(y=np.zeros(4, np.int64)), "5 examples but 4 labels"),
+    (dict(y=np.zeros(4, np.int64)), "5 examples but 4 targets"),
     (dict(x=np.zeros((0, 4), np.float32), y=np.zeros(0, np.int64)), "empty"),
 ])
 def test_bad_training_data(bad, message):
@@ -110,7 +114,7 @@ def test_bad_training_data(bad, message):
     data.update(bad)
     net = Network.from_sizes([4, 3], seed=0)
     with pytest.raises(NndlError, match=message):
-        _quiet(net).fit((data["x"], data["y"]), 1)
+        _fit(net, (data["x"], data["y"]), 1)
 
 
 def test_bad_hyperparameters():
@@ -119,13 +123,17 @@ def test_bad_hyperparameters():
     with pytest.raises(NndlError, match="lambda"):
         L2(-1)
     with pytest.raises(NndlError, match="batch size"):
-        Trainer(Network.from_sizes([2, 2]), batch_size=0)
+        Trainer(batch_size=0)
+    with pytest.raises(NndlError, match="trains a model"):
+        Trainer().fit(Network.from_sizes([2, 2]), (np.zeros((2, 2)), np.zeros(2, np.int64)), 1)
+    with pytest.raises(NndlError, match="Callback objects"):
+        Trainer(callbacks=[lambda trainer, record: None])
 
 
 def test_history_records_gradient_norms_per_layer():
     x, y = _data()
     net = Network.from_sizes([4, 5, 5, 3], seed=0)
-    history = _quiet(net, optimizer=SGD(0.1)).fit((x, y), 2)
+    history = _fit(net, (x, y), 2, SGD(0.1), callbacks=[GradientNorms()])
     norms = history["gradient_norms"][-1]
     assert list(norms) == ["1:dense", "2:dense", "3:dense"]
     assert all(v > 0 for v in norms.values())
@@ -164,8 +172,8 @@ def test_a_split_batch_gives_the_gradient_of_the_whole_batch(workers, m):
 def _fit_with_workers(workers):
     x, y = _images()
     net = _conv_net(dropout=0.3)
-    trainer = Trainer(net, SGD(0.5), batch_size=32, workers=workers, threads=2, progress=False, verbose=False)
-    trainer.fit((x, y), 2)
+    trainer = Trainer(32, workers=workers, threads=2, verbose=False)
+    trainer.fit(Classifier(net, SGD(0.5)), (x, y), 2)
     return net, trainer
 
 
@@ -184,14 +192,20 @@ def test_training_on_split_batches_is_reproducible_and_learns_like_one_piece():
 def test_auto_workers_split_conv_nets_by_the_threads_but_not_batch_norm_or_dense_nets():
     from nndl.layers.batchnorm import BatchNorm
 
+    def parts(net, batch_size, threads):
+        trainer = Trainer(batch_size)
+        trainer.model = Classifier(net)
+        return trainer.batch_parts(threads)
+
     net = _conv_net()
-    assert Trainer(net, batch_size=64).batch_parts(2) == 2
-    assert Trainer(net, batch_size=64).batch_parts(1) == 1
-    assert Trainer(net, batch_size=10).batch_parts(2) == 1              # parts too small
-    assert Trainer(Network.from_sizes([4, 8, 2]), batch_size=64).batch_parts(2) == 1   # dense: all BLAS anyway
+    assert parts(net, 64, 2) == 2
+    assert parts(net, 64, 1) == 1
+    assert parts(net, 10, 2) == 1                                       # parts too small
+    assert parts(Network.from_sizes([4, 8, 2]), 64, 2) == 1             # dense: all BLAS anyway
     bn = Network([Dense(8), BatchNorm(), Dense(2, activation="softmax")], (4,), cost="log_likelihood")
-    assert Trainer(bn, batch_size=64).batch_parts(2) == 1
+    assert parts(bn, 64, 2) == 1
+    x = np.zeros((4, 4), np.float32)
     with pytest.raises(NndlError, match="batchnorm layer needs the whole batch"):
-        Trainer(bn, workers=2)
+        Trainer(workers=2, verbose=False).fit(Classifier(bn), (x, np.zeros(4, np.int64)), 1)
     with pytest.raises(NndlError, match="workers"):
-        Trainer(net, workers=0)
+        Trainer(workers=0)

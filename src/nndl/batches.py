@@ -12,19 +12,21 @@ from nndl.errors import NndlError
 
 
 class ArrayBatches:
-    """Mini-batches gathered from in-memory arrays ``x`` (N, ...) and integer labels ``y`` (N,)."""
+    """Mini-batches gathered from in-memory arrays: inputs ``x`` (N, ...) and targets ``y``
+    (N, ...) of any kind — class indices, real values — or None (an autoencoder's data).
+    Inputs keep their dtype unless ``dtype`` is given (token ids stay integers)."""
 
-    def __init__(self, x, y, dtype=None):
-        if len(x) != len(y):
+    def __init__(self, x, y=None, dtype=None):
+        if y is not None and len(x) != len(y):
             raise NndlError(f"{len(x)} examples but {len(y)} labels")
         if len(x) == 0:
             raise NndlError("the training data are empty")
         self.x = to_device(x, dtype)
-        self.y = to_device(y)
+        self.y = None if y is None else to_device(y)
 
     def __len__(self) -> int:
         return len(self.x)
 
     def batch(self, idx, rng=None):
-        """Examples ``idx`` as (inputs, labels); a gather of m rows, not a copy of the set."""
-        return self.x[idx], self.y[idx]
+        """Examples ``idx`` as (inputs, targets); a gather of m rows, not a copy of the set."""
+        return self.x[idx], None if self.y is None else self.y[idx]

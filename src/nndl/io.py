@@ -38,8 +38,6 @@ from nndl.files import atomic_write
 
 FORMAT = "nndl-model"
 VERSION = 2
-#: The oldest checkpoint format a run can resume from.
-CHECKPOINT_VERSION = 2
 
 
 def _write_npz(path: Path, arrays: dict) -> None:
@@ -65,14 +63,17 @@ def _network_arrays(network) -> dict:
     if network.preprocessor is not None:
         for name, value in network.preprocessor.arrays().items():
             arrays[f"pre/{name}"] = numpy.asarray(value)
+    if getattr(network, "target_preprocessor", None) is not None:
+        for name, value in network.target_preprocessor.arrays().items():
+            arrays[f"target_pre/{name}"] = numpy.asarray(value)
     return arrays
 
 
 def _model_config(network, metadata) -> dict:
-    pre = network.preprocessor
+    pre, target = network.preprocessor, getattr(network, "target_preprocessor", None)
     return {"format": FORMAT, "version": VERSION, "network": network.config(),
             "class_names": network.class_names, "preprocessor": None if pre is None else pre.config(),
-            "metadata": metadata or {}}
+            "target_preprocessor": None if target is None else target.config(), "metadata": metadata or {}}
 
 
 def save(network, path, metadata: dict | None = None) -> Path:
@@ -129,11 +130,12 @@ def _restore_network(config: dict, arrays: dict, path, dtype=None):
                 raise NndlError(f"{path}: missing or misshapen buffer {key} for layer {where} ({layer.type})")
             value[...] = to_device(arrays[key], value.dtype)
     network.class_names = config.get("class_names")
-    if config.get("preprocessor"):
-        from nndl.preprocessing import preprocessor_from_config
+    from nndl.preprocessing import preprocessor_from_config
 
-        pre_arrays = {k[4:]: v for k, v in arrays.items() if k.startswith("pre/")}
-        network.preprocessor = preprocessor_from_config(config["preprocessor"], pre_arrays)
+    for key, prefix in (("preprocessor", "pre/"), ("target_preprocessor", "target_pre/")):
+        if config.get(key):
+            stored = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+            setattr(network, key, preprocessor_from_config(config[key], stored))
     return network
 
 
@@ -207,13 +209,24 @@ def read_checkpoint(path):
 
 
 def restore(trainer, model, state: dict) -> None:
-    """Put a fresh trainer and model (same network, optimizer type and callbacks) into a checkpoint's state."""
-    kinds = [type(cb).__name__ for cb in trainer.callbacks]
-    saved = [entry["type"] for entry in state["callbacks"]]
-    if kinds != saved:
-        raise NndlError(f"the checkpoint was made with the callbacks {saved}, this run has {kinds}")
+    """Put a fresh trainer and model (same network, optimizer type and callbacks) into a checkpoint's state.
+
+    The k-th callback of each kind takes the state the k-th of that kind saved; a kind that
+    saved a state must be there again (a checkpoint writer, which keeps none, need not).
+    """
+    saved: dict[str, list] = {}
+    for entry in state["callbacks"]:
+        saved.setdefault(entry["type"], []).append(entry["state"])
+    present: dict[str, list] = {}
+    for cb in trainer.callbacks:
+        present.setdefault(type(cb).__name__, []).append(cb)
+    for kind, states in saved.items():
+        if any(states) and len(present.get(kind, [])) != len(states):
+            raise NndlError(f"the checkpoint was made with {len(states)} {kind} callback(s), this run has "
+                            f"{len(present.get(kind, []))}")
     trainer.model = model
     trainer.load_state(state["trainer"])
     model.load_state(state["model"])
-    for cb, entry in zip(trainer.callbacks, state["callbacks"]):
-        cb.load_state(entry["state"])
+    for kind, states in saved.items():
+        for cb, cb_state in zip(present.get(kind, []), states):
+            cb.load_state(cb_state)

@@ -85,8 +85,10 @@ class Network(Layer):
         self.num_classes = int(numpy.prod(self.output_shape))
         self._eye = xp.eye(self.num_classes, dtype=self.dtype)
         self._params = _unique(p for layer in self.layers for p in layer.params)
-        # Stored with the model by nndl.io; applied by the command line before predicting.
+        # Stored with the model by nndl.io: the input preprocessing (applied by the command line
+        # before predicting), a regressor's target scaling, the names of the classes.
         self.preprocessor = None
+        self.target_preprocessor = None
         self.class_names: list[str] | None = None
 
     @classmethod

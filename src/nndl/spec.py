@@ -45,7 +45,7 @@ import numpy
 
 from nndl.activations import ACTIVATIONS, get_activation
 from nndl.errors import NndlError
-from nndl.layers import SPEC_NAMES, ActivationLayer, Dense, Flatten, Layer
+from nndl.layers import SPEC_NAMES, ActivationLayer, Dense, Flatten, Layer, layer_from_config
 from nndl.registry import CallSyntaxError, call_with, normalize, parse_call, split_calls
 
 
@@ -105,9 +105,10 @@ def parse_spec(text: str, input_shape) -> list[Layer]:
     """The layers of a spec such as ``"conv(20,5) pool(2) relu dense(100) relu softmax(10)"``.
 
     The layers are built against ``input_shape`` (one example, no batch axis, e.g.
-    ``(1, 28, 28)``) to check that they fit; a :class:`~nndl.network.Network` builds them
-    again with its own seeded generator.  Raises :class:`NndlError` (one line, naming the
-    word and its position) for anything that does not parse or fit.
+    ``(1, 28, 28)``) to check that they fit, and returned unbuilt, so that a
+    :class:`~nndl.network.Network` builds them with its own seeded generator.  Raises
+    :class:`NndlError` (one line, naming the word and its position) for anything that
+    does not parse or fit.
     """
     if not isinstance(text, str) or not text.strip():
         raise NndlError("layer spec is empty; e.g. 'conv(20,5) pool(2) relu dense(100) relu softmax(10)'")
@@ -151,7 +152,7 @@ def parse_spec(text: str, input_shape) -> list[Layer]:
             message = re.sub(r"^[a-z0-9_]+\([^)]*\): ", "", str(exc))
             raise NndlError(f"layer spec: layer {word.position} {word.text}: {message}") from None
         layers.append(layer)
-    return layers
+    return [layer_from_config(layer.config()) for layer in layers]
 
 
 # --------------------------------------------------------------------------- writing back

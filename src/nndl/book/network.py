@@ -10,7 +10,8 @@
 The class keeps the book's attributes and methods, but nothing here multiplies a
 matrix: the network is an :class:`nndl.network.Network` of sigmoid dense layers with
 the quadratic cost and the book's N(0, 1) initialization (``init="large"``), and
-``SGD`` is an :class:`nndl.trainer.Trainer` with plain :class:`nndl.optim.SGD`.  So
+``SGD`` is an :class:`nndl.trainer.Trainer` training a :class:`nndl.models.Classifier` with
+plain :class:`nndl.optim.SGD`.  So
 the backpropagation that trains this network is nndl's one implementation
 (:meth:`nndl.network.Network.backprop`), the same that the command line uses.
 
@@ -32,6 +33,8 @@ from nndl.costs import QuadraticCost as _Quadratic
 from nndl.errors import NndlError
 from nndl.layers import Dense
 from nndl.network import Network as _NndlNetwork
+from nndl.callbacks import EarlyStopping, LambdaCallback
+from nndl.models import Classifier
 from nndl.optim import SGD as _SGD
 from nndl.trainer import Trainer
 
@@ -241,13 +244,19 @@ class _BookNetwork:
     def _arrays(self, data, what):
         return _as_arrays(data, self.sizes[0], self.sizes[-1], what)
 
-    def _trainer(self, eta, mini_batch_size, callback, **kwargs) -> Trainer:
-        """A trainer for one ``SGD`` call: plain SGD, one reshuffle per epoch, quiet (the book prints)."""
+    def _train(self, data, epochs, mini_batch_size, eta, report, regularizers=(), early_stopping_n=0,
+               evaluation=None):
+        """One ``SGD`` call: plain SGD, one reshuffle per epoch, ``report(trainer, epoch, record)``
+        after each epoch (the book prints its own lines), the record kept in ``self.history``."""
         # Each call shuffles differently, reproducibly: the first with the network's seed.
         seed = self.seed if self._sgd_calls == 0 else (self.seed, self._sgd_calls)
         self._sgd_calls += 1
-        return Trainer(self._net, optimizer=_SGD(eta), batch_size=mini_batch_size, seed=seed, progress=False,
-                       verbose=False, callbacks=[callback], gradient_norm_every=0, **kwargs)
+        callbacks = [EarlyStopping("validation_accuracy", patience=early_stopping_n, restore_best=False)] \
+            if early_stopping_n else []
+        trainer = Trainer(mini_batch_size, callbacks + [LambdaCallback(on_epoch_end=report)], seed=seed,
+                          verbose=False)
+        model = Classifier(self._net, _SGD(eta), regularizers)
+        self.history = trainer.fit(model, data, int(epochs), validation_data=evaluation)
 
     def _correct(self, x, labels) -> int:
         """How many rows of ``x`` the network classifies as ``labels`` (the most active output neuron)."""
@@ -290,15 +299,13 @@ class Network(_BookNetwork):
         x, y = self._arrays(training_data, "training data")
         test = self._arrays(test_data, "test data") if _given(test_data) else None
 
-        def report(trainer, record):
-            j = record["epoch"] - 1
+        def report(trainer, epoch, record):
             if test is not None:
-                print(f"Epoch {j}: {self._correct(*test)} / {len(test[1])}")
+                print(f"Epoch {epoch - 1}: {self._correct(*test)} / {len(test[1])}")
             else:
-                print(f"Epoch {j} complete")
+                print(f"Epoch {epoch - 1} complete")
 
-        trainer = self._trainer(eta, mini_batch_size, report)
-        self.history = trainer.fit((x, y), int(epochs))
+        self._train((x, y), epochs, mini_batch_size, eta, report)
 
     def evaluate(self, test_data) -> int:
         """The number of test inputs for which the network's most active output neuron is the right digit."""

@@ -185,8 +185,8 @@ class Network(_BookNetwork):
         evaluation_cost, evaluation_accuracy = [], []
         training_cost, training_accuracy = [], []
 
-        def report(trainer, record):
-            print(f"Epoch {record['epoch'] - 1} training complete")
+        def report(trainer, epoch, record):
+            print(f"Epoch {epoch - 1} training complete")
             if monitor_training_cost or monitor_training_accuracy:
                 cost, correct = self._cost_and_correct(x, y, lmbda)
                 if monitor_training_cost:
@@ -206,11 +206,8 @@ class Network(_BookNetwork):
             print()
 
         regularizers = [L2(lmbda)] if lmbda != 0 else []
-        kwargs = {}
-        if early_stopping_n:
-            kwargs = {"early_stopping": early_stopping_n, "restore_best": False}
-        trainer = self._trainer(eta, mini_batch_size, report, regularizers=regularizers, **kwargs)
-        self.history = trainer.fit((x, y), int(epochs), validation_data=ev if early_stopping_n else None)
+        self._train((x, y), epochs, mini_batch_size, eta, report, regularizers, early_stopping_n,
+                    evaluation=ev if early_stopping_n else None)
         return evaluation_cost, evaluation_accuracy, training_cost, training_accuracy
 
     # -- measuring ---------------------------------------------------------------------

@@ -102,6 +102,8 @@ from nndl.errors import NndlError
 from nndl.layers import Conv2D, Dense, Dropout, Flatten, MaxPool2D, Reshape
 from nndl.network import Network as _NndlNetwork
 from nndl.optim import L2
+from nndl.callbacks import LambdaCallback
+from nndl.models import Classifier
 from nndl.optim import SGD as _SGD
 from nndl.trainer import Trainer
 
@@ -610,14 +612,14 @@ class Network:
 
         state = {"iteration": 0, "best": None, "best_iteration": None, "test": None}
 
-        def each_batch(trainer, k):
+        def each_batch(trainer, k, logs):
             if state["iteration"] % REPORT_EVERY == 0:
                 print(f"Training mini-batch number {state['iteration']}")
             state["iteration"] += 1
 
-        def each_epoch(trainer, record):
+        def each_epoch(trainer, epoch, record):
             accuracy = record["validation_accuracy"]
-            print(f"Epoch {record['epoch'] - 1}: validation accuracy {accuracy:.2%}")
+            print(f"Epoch {epoch - 1}: validation accuracy {accuracy:.2%}")
             if state["best"] is None or accuracy >= state["best"]:
                 print("This is the best validation accuracy to date.")
                 state["best"], state["best_iteration"] = accuracy, state["iteration"] - 1
@@ -628,10 +630,10 @@ class Network:
         # Each call shuffles differently, reproducibly: the first with the network's seed.
         seed = self.seed if self._sgd_calls == 0 else (self.seed, self._sgd_calls)
         self._sgd_calls += 1
-        trainer = Trainer(self._net, optimizer=_SGD(eta), regularizers=regularizers, batch_size=m, seed=seed,
-                          progress=False, verbose=False, callbacks=[each_epoch], gradient_norm_every=0,
-                          batch_hook=each_batch)
-        self.history = trainer.fit(source, epochs, validation_data=validation)
+        trainer = Trainer(m, [LambdaCallback(on_batch_end=each_batch, on_epoch_end=each_epoch)], seed=seed,
+                          verbose=False)
+        self.history = trainer.fit(Classifier(self._net, _SGD(eta), regularizers), source, epochs,
+                                   validation_data=validation)
         self.best_validation_accuracy = state["best"]
         self.best_iteration = state["best_iteration"]
         self.test_accuracy = state["test"]

@@ -5,6 +5,11 @@ cross-entropy, η = 0.5, λ = 5.0, mini-batches of 10) on MNIST and saves ``mode
 Settings come from, in order of precedence: the command line, a ``--preset``, the
 defaults below.  ``--resume CHECKPOINT`` continues a run from its checkpoint with the
 settings stored in it.
+
+What is learned (``--task``) is classification for images; for a CSV table it is
+inferred from the label column(s) unless given: classification, binary (one sigmoid
+output), multilabel (one sigmoid per label column), regression (linear outputs); and
+``reconstruction`` trains an autoencoder on any data (the target is the input).
 """
 from __future__ import annotations
 
@@ -14,21 +19,35 @@ import numpy
 
 from nndl import io
 from nndl.cli.common import info, make_from_registry, print_json
+from nndl.costs import get_cost
 from nndl.errors import NndlError
+from nndl.models import model_for_task
+from nndl.registry import normalize
 from nndl.trainer import Trainer
 
 #: The defaults when neither the command line nor a preset says otherwise.
 DEFAULTS = {
-    "data": "mnist", "label": None, "layers": None, "net": None, "activation": "sigmoid",
-    "cost": "cross_entropy", "init": "default", "optimizer": "sgd", "eta": None, "momentum": None,
+    "data": "mnist", "label": None, "task": None, "layers": None, "net": None, "activation": "sigmoid",
+    "cost": None, "init": "default", "optimizer": "sgd", "eta": None, "momentum": None,
     "lmbda": 0.0, "l1": 0.0, "dropout": 0.0, "epochs": 10, "batch_size": 10, "train_size": None,
-    "early_stop": None, "schedule": None, "seed": 0, "batch_norm": False, "max_norm": None,
+    "early_stop": None, "monitor": None, "schedule": None, "seed": 0, "batch_norm": False, "max_norm": None,
     "preprocess": None, "clip_norm": None, "grad_noise": None, "expand": False, "augment": None,
     "monitor_training": False, "monitor_test": False, "threads": "auto",
     "workers": "auto",
 }
 #: The default network when the user names neither --layers, --net nor --preset.
 DEFAULT_HIDDEN, DEFAULT_ETA, DEFAULT_LMBDA = 100, 0.5, 5.0
+#: SGD's default η for linear outputs under the quadratic cost (0.5 diverges there: a linear
+#: output's step grows with the number of hidden units feeding it).
+DEFAULT_ETA_LINEAR = 0.05
+
+
+def default_cost(task: str, train) -> str:
+    """The cost of a task unless --cost says otherwise: the book's cross-entropy for classes and
+    for reconstructing data in [0, 1] (MNIST's pixels), the quadratic cost for quantities."""
+    if task == "regression" or (task == "reconstruction" and not (train.x.min() >= 0 and train.x.max() <= 1)):
+        return "quadratic"
+    return "cross_entropy"
 
 
 def register(subparsers) -> None:
@@ -37,7 +56,10 @@ def register(subparsers) -> None:
         description="Train a network (by default the book's [784,100,10] on MNIST) and save it as .npz.")
     d = p.add_argument_group("data")
     d.add_argument("--data", help="'mnist' (default), a folder of IDX files in MNIST's layout, or a CSV file")
-    d.add_argument("--label", help="CSV: the name of the label column (default: label/class/species/target or the last)")
+    d.add_argument("--label", help="CSV: the label column, or columns a,b,c (default: label/class/species/target "
+                                   "or the last)")
+    d.add_argument("--task", help="classification, binary, multilabel, regression (CSV: inferred from the label "
+                                  "column if not given) or reconstruction (an autoencoder: the target is the input)")
     d.add_argument("--train-size", type=int, help="use only the first N training examples")
     d.add_argument("--preprocess", help="fit on the training data and store with the model: mean, standardize, "
                                         "pca(K), pca_whiten(K), zca")
@@ -50,7 +72,8 @@ def register(subparsers) -> None:
     a.add_argument("--preset", help="named settings (see --list-presets); explicit options override it")
     a.add_argument("--list-presets", action="store_true", help="list the presets and exit")
     a.add_argument("--activation", help="hidden activation for --layers: sigmoid, tanh, relu, leaky_relu, linear")
-    a.add_argument("--cost", help="quadratic, cross_entropy (default) or log_likelihood (softmax output)")
+    a.add_argument("--cost", help="quadratic, cross_entropy or log_likelihood (softmax output); default "
+                                  "cross_entropy, quadratic for regression and reconstruction")
     a.add_argument("--init", help="weights: default (N(0,1/n_in)), large (N(0,1)), lecun, glorot_normal, "
                                   "glorot_uniform, he, orthogonal")
     a.add_argument("--batch-norm", action="store_true", default=None, help="batch normalization after hidden layers")
@@ -72,6 +95,9 @@ def register(subparsers) -> None:
                         "one_cycle(T,max_eta)")
     t.add_argument("--early-stop", type=int, metavar="N", help="stop after N epochs without validation improvement "
                                                               "(the best weights are kept)")
+    t.add_argument("--monitor", metavar="FIGURE", help="what 'improvement' means for --early-stop, the kept weights "
+                                                       "and plateau(N): validation_accuracy (default for classifiers), "
+                                                       "validation_mse (regression), validation_cost, ...")
     t.add_argument("--seed", type=int, help="seed for weights, shuffling, dropout and data splits (default 0)")
     t.add_argument("--threads", help="BLAS threads: auto (default) or a number")
     t.add_argument("--workers", help="cut each mini-batch into this many parts trained at once on threads: "
@@ -104,9 +130,17 @@ def resolve_settings(args) -> dict:
     if not (args.preset or settings["layers"] or settings["net"]):
         # The book's chapter 3 network, unless the user asked for something else.
         settings["lmbda"] = explicit.get("lmbda", DEFAULT_LMBDA)
-    if settings["eta"] is None and settings["optimizer"] in ("sgd", "momentum", "nesterov"):
-        settings["eta"] = DEFAULT_ETA
+    settings["optimizer"] = normalize(settings["optimizer"])
     return settings
+
+
+def complete_settings(s: dict, train) -> None:
+    """What the data decide: the cost of the task, and η when none is given (the book's 0.5 for
+    SGD, 0.05 under a linear output's quadratic cost; else the optimizer's own)."""
+    s["cost"] = get_cost(s["cost"] or default_cost(s["task"], train)).name
+    if s["eta"] is None and s["optimizer"] in ("sgd", "momentum", "nesterov"):
+        linear = s["cost"] == "quadratic" and s["task"] in ("regression", "reconstruction")
+        s["eta"] = DEFAULT_ETA_LINEAR if linear else DEFAULT_ETA
 
 
 def _check_settings(s: dict) -> None:
@@ -124,6 +158,8 @@ def _check_settings(s: dict) -> None:
         raise NndlError(f"--train-size must be at least 1, got {s['train_size']}")
     if s["layers"] and s["net"]:
         raise NndlError("give either --layers or --net, not both")
+    if s["task"] is not None:
+        s["task"] = model_for_task(s["task"]).task
 
 
 # -- data ---------------------------------------------------------------------------------------
@@ -131,7 +167,13 @@ def load_splits(s: dict):
     """The data named by the settings as DataSplits, plus a fitted preprocessor (or None)."""
     from nndl.data import load_data
 
-    splits = load_data(s["data"], label=s["label"], seed=s["seed"], standardize=s["preprocess"] is None)
+    data_task = None if s["task"] in (None, "reconstruction") else s["task"]
+    splits = load_data(s["data"], label=s["label"], seed=s["seed"], standardize=s["preprocess"] is None,
+                       task=data_task)
+    if s["task"] is None:
+        s["task"] = splits.task
+    elif data_task is not None and splits.task != data_task:
+        raise NndlError(f"--task {data_task}: {s['data']} holds {splits.task} data")
     preprocessor = splits.preprocessor
     if s["train_size"] is not None:
         if s["train_size"] > len(splits.train):
@@ -148,13 +190,37 @@ def load_splits(s: dict):
 
 
 # -- network ------------------------------------------------------------------------------------
+def output_size(task: str, train) -> int:
+    """How many output neurons the task needs for these data."""
+    if task == "reconstruction":
+        return int(numpy.prod(train.x.shape[1:]))
+    if task == "binary":
+        return 1
+    if task in ("regression", "multilabel"):
+        return 1 if train.y.ndim == 1 else int(train.y.shape[1])
+    return train.num_classes
+
+
+def output_activation(task: str, cost: str, hidden: str) -> str:
+    """The output layer's σ: softmax under log-likelihood, sigmoid for the cross-entropy and for
+    yes/no outputs, linear for quantities."""
+    if cost == "log_likelihood":
+        return "softmax"
+    if task in ("binary", "multilabel") or cost == "cross_entropy":
+        return "sigmoid"
+    if task in ("regression", "reconstruction"):
+        return "linear"
+    return hidden
+
+
 def build_network(s: dict, train):
     """The network of the settings, for examples shaped like ``train``'s."""
     from nndl.initializers import get_initializer
     from nndl.layers import ActivationLayer, Dense, Dropout
     from nndl.network import Network
 
-    features, classes = int(numpy.prod(train.x.shape[1:])), train.num_classes
+    task, cost = s["task"], s["cost"]
+    features, outputs = int(numpy.prod(train.x.shape[1:])), output_size(task, train)
     if s["net"]:
         from nndl.spec import parse_spec
 
@@ -166,34 +232,50 @@ def build_network(s: dict, train):
             for layer in layers:
                 if getattr(layer, "init", None) is not None and layer.init.name == "default":
                     layer.init = get_initializer(s["init"])
-        net = Network(layers, input_shape, cost=s["cost"], seed=s["seed"])
-        if net.num_classes != classes:
-            raise NndlError(f"the network has {net.num_classes} outputs but the data have {classes} classes")
+        net = Network(layers, input_shape, cost=cost, seed=s["seed"])
+        if net.num_classes != outputs:
+            raise NndlError(f"the network has {net.num_classes} outputs but the {task} task on these data "
+                            f"needs {outputs}")
         return net
-    sizes = [int(v) for v in s["layers"].split(",")] if s["layers"] else [features, DEFAULT_HIDDEN, classes]
+    sizes = _layer_sizes(s["layers"]) if s["layers"] else [features, DEFAULT_HIDDEN, outputs]
     if sizes[0] != features:
         raise NndlError(f"--layers starts with {sizes[0]} inputs but the data have {features} features")
-    if sizes[-1] != classes:
-        raise NndlError(f"--layers ends with {sizes[-1]} outputs but the data have {classes} classes")
-    if not s["batch_norm"]:
-        return Network.from_sizes(sizes, activation=s["activation"], cost=s["cost"], init=s["init"],
-                                  dropout=s["dropout"], seed=s["seed"])
-    from nndl.layers.batchnorm import BatchNorm
-
+    if sizes[-1] != outputs:
+        raise NndlError(f"--layers ends with {sizes[-1]} outputs but the {task} task on these data needs {outputs}")
+    out = output_activation(task, cost, s["activation"])
     layers = []
     for n in sizes[1:-1]:
-        layers += [Dense(n, activation="linear", init=s["init"], use_bias=False), BatchNorm(),
-                   ActivationLayer(s["activation"])]
+        if s["batch_norm"]:
+            from nndl.layers.batchnorm import BatchNorm
+
+            layers += [Dense(n, activation="linear", init=s["init"], use_bias=False), BatchNorm(),
+                       ActivationLayer(s["activation"])]
+        else:
+            layers.append(Dense(n, activation=s["activation"], init=s["init"]))
         if s["dropout"]:
             layers.append(Dropout(s["dropout"]))
-    out = "softmax" if s["cost"] in ("log_likelihood", "nll") else "sigmoid"
     layers.append(Dense(sizes[-1], activation=out, init=s["init"]))
-    return Network(layers, (sizes[0],), cost=s["cost"], seed=s["seed"])
+    return Network(layers, (sizes[0],), cost=cost, seed=s["seed"])
 
 
-# -- trainer ------------------------------------------------------------------------------------
-def build_trainer(s: dict, network, quiet: bool, callbacks=()) -> Trainer:
-    from nndl.optim import SCHEDULES, L1, L2, get_optimizer
+def _layer_sizes(text: str) -> list[int]:
+    """``"784,30,10"`` as [784, 30, 10]; one line naming the bad entry otherwise."""
+    parts = [p.strip() for p in str(text).split(",")]
+    sizes = []
+    for k, part in enumerate(parts, start=1):
+        if not part.isdigit() or int(part) < 1:
+            raise NndlError(f"--layers {text!r}: entry {k} ({part!r}) is not a positive whole number; "
+                            f"write sizes like 784,30,10")
+        sizes.append(int(part))
+    if len(sizes) < 2:
+        raise NndlError(f"--layers {text!r} needs at least an input and an output size, like 784,10")
+    return sizes
+
+
+# -- model and trainer ----------------------------------------------------------------------------
+def build_model(s: dict, network):
+    """The model of the settings' task around ``network``: its optimizer, penalties and constraints."""
+    from nndl.optim import L1, L2, get_optimizer
 
     name = s["optimizer"]
     if name == "sgd" and s["momentum"]:
@@ -201,7 +283,9 @@ def build_trainer(s: dict, network, quiet: bool, callbacks=()) -> Trainer:
     kwargs = {}
     if s["eta"] is not None:
         kwargs["eta"] = s["eta"]
-    if s["momentum"] is not None and name in ("momentum", "nesterov"):
+    if s["momentum"] is not None:
+        if name not in ("momentum", "nesterov"):
+            raise NndlError(f"--momentum goes with the sgd, momentum or nesterov optimizer, not {name}")
         kwargs["mu"] = s["momentum"]
     if s["clip_norm"] is not None:
         kwargs["clip_norm"] = s["clip_norm"]
@@ -216,12 +300,38 @@ def build_trainer(s: dict, network, quiet: bool, callbacks=()) -> Trainer:
         from nndl.optim.constraints import MaxNorm
 
         constraints.append(MaxNorm(s["max_norm"]))
-    schedule = make_from_registry(SCHEDULES, s["schedule"], "schedule") if s["schedule"] else None
+    return model_for_task(s["task"])(network, optimizer, regularizers, constraints)
+
+
+def monitored(s: dict, model) -> str:
+    """The figure early stopping and the kept weights follow."""
+    if s["monitor"]:
+        return s["monitor"]
+    return f"validation_{model.metrics[0].name}" if model.metrics else "validation_cost"
+
+
+def build_trainer(s: dict, model, quiet: bool, callbacks=(), splits=None) -> Trainer:
+    """The trainer of the settings, with its callbacks in order: monitoring, the best weights and
+    early stopping, the schedule, gradient norms, then ``callbacks`` (JSON lines, checkpoints)."""
+    from nndl.callbacks import EarlyStopping, Evaluate, GradientNorms, LearningRateSchedule
+    from nndl.optim import SCHEDULES
+
+    before = []
+    if s["monitor_training"]:
+        before.append(Evaluate(prefix="training"))
+    if s["monitor_test"] and splits is not None and splits.test is not None:
+        before.append(Evaluate(splits.test, prefix="test"))
+    if splits is None or splits.validation is not None:
+        before.append(EarlyStopping(monitored(s, model), patience=s["early_stop"], restore_best=True))
+    elif s["early_stop"]:
+        raise NndlError("--early-stop needs validation data, and these data have no validation part")
+    if s["schedule"]:
+        schedule = make_from_registry(SCHEDULES, s["schedule"], "schedule")
+        before.append(LearningRateSchedule(schedule, monitor=monitored(s, model)))
+    before.append(GradientNorms())
     threads, workers = _count(s["threads"], "--threads"), _count(s["workers"], "--workers")
-    return Trainer(network, optimizer, regularizers=regularizers, constraints=constraints, schedule=schedule,
-                   batch_size=s["batch_size"], early_stopping=s["early_stop"], restore_best=True,
-                   monitor_training=s["monitor_training"], monitor_test=s["monitor_test"], seed=s["seed"], threads=threads,
-                   workers=workers, progress=None if not quiet else False, verbose=not quiet, callbacks=callbacks)
+    return Trainer(s["batch_size"], before + list(callbacks), seed=s["seed"], threads=threads, workers=workers,
+                   verbose=not quiet)
 
 
 def _count(value, option: str):
@@ -247,10 +357,6 @@ def training_source(s: dict, train, network):
 
 
 # -- the command ----------------------------------------------------------------------------------
-EPOCH_KEYS = ("epoch", "eta", "training_cost", "training_accuracy", "validation_cost", "validation_accuracy",
-              "test_cost", "test_accuracy", "seconds", "eval_seconds", "gradient_norms")
-
-
 def run(args) -> int:
     if args.list_presets:
         from nndl.presets import PRESETS
@@ -260,43 +366,69 @@ def run(args) -> int:
         return 0
     quiet = args.quiet or args.json
     if args.resume:
-        network, state, opt_arrays, best = io.read_checkpoint(args.resume)
+        network, state = io.read_checkpoint(args.resume)
         s = dict(network.metadata["settings"])
         s.setdefault("workers", 1)              # checkpoints from before --workers trained in one piece
+        for key, value in DEFAULTS.items():
+            s.setdefault(key, value)
         if args.epochs is not None:
             s["epochs"] = args.epochs
     else:
         s = resolve_settings(args)
         _check_settings(s)
     splits, preprocessor = load_splits(s)
+    if splits.note and not quiet and not args.resume:
+        info(splits.note)
     if not args.resume:
+        complete_settings(s, splits.train)
         network = build_network(s, splits.train)
         network.preprocessor = preprocessor
+        network.target_preprocessor = splits.target_preprocessor
         network.class_names = splits.train.class_names
+    model = build_model(s, network)
     metadata = {"settings": s}
     callbacks = []
     if args.json:
-        callbacks.append(lambda trainer, record: print_json({k: record[k] for k in EPOCH_KEYS if k in record}))
+        from nndl.callbacks import JSONLines
+
+        callbacks.append(JSONLines())
     if args.checkpoint:
-        callbacks.append(lambda trainer, record: io.save_checkpoint(trainer, args.checkpoint, metadata))
-    trainer = build_trainer(s, network, quiet, callbacks)
+        from nndl.callbacks import Checkpoint
+
+        callbacks.append(Checkpoint(args.checkpoint, metadata))
+    trainer = build_trainer(s, model, quiet, callbacks, splits)
     if args.resume:
-        io.restore_trainer(trainer, state, opt_arrays, best)
+        io.restore(trainer, model, state)
     if not quiet:
-        info(f"training on {len(splits.train)} examples of {splits.train.name}; validation "
+        info(f"training on {len(splits.train)} examples of {splits.train.name} ({s['task']}); validation "
              f"{len(splits.validation) if splits.validation else 0}, test {len(splits.test) if splits.test else 0}")
         info(network.summary())
     start = time.perf_counter()
-    history = trainer.fit(training_source(s, splits.train, network), s["epochs"],
+    history = trainer.fit(model, training_source(s, splits.train, network), s["epochs"],
                           validation_data=splits.validation, test_data=splits.test)
     final = dict(history.final, seconds_total=time.perf_counter() - start, model=str(args.out))
     metadata.update({k: v for k, v in final.items() if k != "model"})
     io.save(network, args.out, metadata)
     if args.json:
         print_json(dict(final, final=True))
-    elif "test_accuracy" in final:
-        info(f"test accuracy {100 * final['test_accuracy']:.2f}%"
-             + (f" (weights of epoch {final['best_epoch']}, best validation accuracy "
-                f"{100 * final['best_validation_accuracy']:.2f}%)" if "best_epoch" in final else ""))
+    else:
+        _report(final, model)
         info(f"saved {args.out}")
     return 0
+
+
+def _report(final: dict, model) -> None:
+    """The test figures in a line, with the epoch whose weights were kept."""
+    figures = [_figure(k[5:], v) for k, v in final.items() if k.startswith("test_") and k != "test_cost"]
+    if not figures:
+        return
+    best = [k for k in final if k.startswith("best_") and k != "best_epoch"]
+    kept = (f" (weights of epoch {final['best_epoch']}, best {_figure(best[0][5:], final[best[0]])})"
+            if "best_epoch" in final and best else "")
+    info("test " + ", ".join(figures) + kept)
+
+
+def _figure(name: str, value: float) -> str:
+    """``accuracy 97.80%`` or ``r2 0.4712``."""
+    label = name.replace("_", " ")
+    return f"{label} {100 * value:.2f}%" if name.endswith("accuracy") else f"{label} {value:.4g}"

@@ -34,24 +34,26 @@ def train(net, data, epochs: int, eta: float, *, batch_size: int = 10, lmbda: fl
     (the penalty is (λ/2n)Σw² with n the size of ``data``).  Each epoch is logged when
     the command runs verbosely.
     """
+    from nndl.callbacks import Evaluate, LambdaCallback
+    from nndl.models import Classifier
     from nndl.optim import L2, SGD
     from nndl.trainer import Trainer
 
     every = max(1, epochs // 10) if epochs > 30 else 1
 
-    def report(trainer, record):
-        if record["epoch"] % every and record["epoch"] != epochs:
+    def report(trainer, epoch, record):
+        if epoch % every and epoch != epochs:
             return
         acc = record.get("validation_accuracy")
-        log(f"  {label or 'training'}: epoch {record['epoch']}/{epochs}"
+        log(f"  {label or 'training'}: epoch {epoch}/{epochs}"
             + (f", accuracy {100 * acc:.2f}%" if acc is not None else "")
             + f", cost {record['training_cost']:.4f}, {record['seconds']:.1f} s")
 
-    trainer = Trainer(net, SGD(eta), regularizers=[L2(lmbda)] if lmbda else [], batch_size=batch_size,
-                      monitor_training=monitor_training, seed=seed, progress=False, verbose=False,
-                      gradient_norm_every=0, callbacks=[report])
+    callbacks = ([Evaluate(prefix="training")] if monitor_training else []) + [LambdaCallback(on_epoch_end=report)]
+    trainer = Trainer(batch_size, callbacks, seed=seed, verbose=False)
     start = time.perf_counter()
-    history = trainer.fit(data, epochs, validation_data=validation)
+    history = trainer.fit(Classifier(net, SGD(eta), [L2(lmbda)] if lmbda else []), data, epochs,
+                          validation_data=validation)
     history.final["seconds_total"] = time.perf_counter() - start
     return history
 

@@ -109,11 +109,11 @@ def backprop_matrix(out_dir, quick, seed):
     weight_gap = max(float(numpy.abs(a - b).max()) for a, b in
                      zip(twins["per_example"].get_weights(), twins["matrix"].get_weights()))
     # The library's own training loop, for reference (the same matrix-based step).
+    from nndl.models import Classifier
     from nndl.trainer import Trainer
 
-    trainer = Trainer(Network.from_sizes([784, 30, 10], cost="quadratic", init="large", seed=seed), SGD(3.0),
-                      batch_size=m, seed=seed, progress=False, verbose=False, gradient_norm_every=0)
-    trainer_seconds = trainer.fit(train, reps).__getitem__("seconds")
+    model = Classifier(Network.from_sizes([784, 30, 10], cost="quadratic", init="large", seed=seed), SGD(3.0))
+    trainer_seconds = Trainer(m, seed=seed, verbose=False).fit(model, train, reps)["seconds"]
 
     median = {mode: statistics.median(t) for mode, t in times.items()}
     median["trainer"] = statistics.median(trainer_seconds)

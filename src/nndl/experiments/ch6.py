@@ -129,14 +129,14 @@ def _demo_network(data, quick: bool, seed: int):
     """A small conv net trained here, for the filter picture when no saved model exists."""
     from nndl.layers import Conv2D, Dense, Flatten, MaxPool2D
     from nndl.network import Network
+    from nndl.models import Classifier
     from nndl.optim import SGD
     from nndl.trainer import Trainer
 
     n, epochs = (2000, 1) if quick else (10000, 2)
     net = Network([Conv2D(20, 5, activation="relu"), MaxPool2D(2), Flatten(), Dense(10, activation="softmax")],
                   (1, 28, 28), cost="log_likelihood", seed=seed)
-    Trainer(net, SGD(0.03), batch_size=10, seed=seed, progress=False, verbose=False,
-            gradient_norm_every=0).fit(data.train.subset(n), epochs)
+    Trainer(10, seed=seed, verbose=False).fit(Classifier(net, SGD(0.03)), data.train.subset(n), epochs)
     return net, f"demo: conv(20,5) relu, max-pool 2, softmax, {epochs} epoch(s) on {n:,} images (not a ladder run)"
 
 

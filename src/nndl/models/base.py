@@ -67,8 +67,11 @@ class Model:
 
     def metric(self, spec):
         """A metric by name, in this model's sense of the name."""
-        if isinstance(spec, str) and spec.strip().lower() in self.metric_names:
-            return self.metric_names[spec.strip().lower()]()
+        name = spec.strip().lower() if isinstance(spec, str) else None
+        if name in self.metric_names:
+            metric = self.metric_names[name]()
+            metric.name = name              # reported under the name asked for: "accuracy"
+            return metric
         return get_metric(spec)
 
     @property
@@ -151,11 +154,17 @@ class Model:
             a = net.feedforward(xb)
             t = self.targets(xb, None if y is None else y[i:i + batch_size])
             total += net.cost.fn(a, t) * len(a)
+            if self.metrics:
+                a, t = self.in_target_units(a, t)
             for metric in self.metrics:
                 metric.update(a, t)
         logs = {"cost": total / len(x) + self.regularization_cost()}
         logs.update((metric.name, metric.result()) for metric in self.metrics)
         return logs
+
+    def in_target_units(self, a, t):
+        """Outputs and targets as the metrics should see them (a regressor undoes its target scaling)."""
+        return a, t
 
     def test_step(self, x, y) -> dict:
         """:meth:`evaluate` on one batch."""

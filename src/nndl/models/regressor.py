@@ -3,12 +3,18 @@
 The output layer is usually linear (a = z) with the quadratic cost C = ½‖a − y‖², so
 BP1 gives δᴸ = a − y, the same error signal as the book's classifiers.  The metrics
 are the mean squared and absolute errors and R² (see :mod:`nndl.metrics`).
+
+Targets far from 0 (a house price, the diabetes table's 25–346) make the first
+gradients huge; the CSV loader therefore standardizes them, y' = (y − μ)/σ with the
+training part's statistics, and the network learns y'.  That scaling travels with the
+network (``network.target_preprocessor``): :meth:`Regressor.predict` and the metrics
+map the outputs back, a = a'σ + μ, so errors are in the data's own units.
 """
 from __future__ import annotations
 
 import numpy
 
-from nndl.backend import to_device
+from nndl.backend import to_device, to_numpy
 from nndl.errors import NndlError
 from nndl.models.base import Model, finite_numbers
 
@@ -34,3 +40,15 @@ class Regressor(Model):
 
     def targets(self, x, y):
         return to_device(y, self.network.dtype)
+
+    def in_target_units(self, a, t):
+        pre = getattr(self.network, "target_preprocessor", None)
+        if pre is None:
+            return a, t
+        return pre.inverse_transform(to_numpy(a)), pre.inverse_transform(to_numpy(t))
+
+    def predict(self, x, batch_size: int = 1000):
+        """The outputs for every row of ``x``, in the targets' own units."""
+        a = self.network.predict_proba(x, batch_size)
+        pre = getattr(self.network, "target_preprocessor", None)
+        return a if pre is None else pre.inverse_transform(a).reshape(a.shape)
