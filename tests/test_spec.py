@@ -74,8 +74,8 @@ def test_options_and_other_layers():
     dense = layers[6]
     assert dense.init.name == "glorot_normal" and not dense.use_bias and dense.activation.name == "tanh"
     assert layers[-1].activation.name == "sigmoid" and layers[-1].units == 3
-    assert parse_spec("conv(4,3,pad=1)", (1, 8, 8))[0].output_shape == (4, 8, 8)
-    assert parse_spec("conv(4,3,padding=full)", (1, 8, 8))[0].output_shape == (4, 10, 10)
+    assert Network(parse_spec("conv(4,3,pad=1)", (1, 8, 8)), (1, 8, 8)).output_shape == (4, 8, 8)
+    assert Network(parse_spec("conv(4,3,padding=full)", (1, 8, 8)), (1, 8, 8)).output_shape == (4, 10, 10)
     assert parse_spec("  relu   dense(3)  ", (4,))[0].activation.name == "relu"
     assert parse_spec("CONV(4,3) ReLU", (1, 8, 8))[0].activation.name == "relu"
 
