@@ -4,11 +4,12 @@ import pytest
 
 from nndl.errors import NndlError
 from nndl.gradcheck import check_gradients
-from nndl.layers import ActivationLayer, Dense
+from nndl.layers import ActivationLayer, Dense, no_grad
 from nndl.layers.base import LAYER_TYPES, Layer, Parameter, layer_from_config
 from nndl.layers.batchnorm import BatchNorm
 from nndl.network import Network
 from nndl.optim import SGD, Adam
+from nndl.models import Classifier
 from nndl.trainer import Trainer
 
 
@@ -37,8 +38,11 @@ def _finite_difference_check(layer, x, training=True, eps=1e-6):
     r = rng.standard_normal(x.shape)
 
     def f():
-        return float((r * layer.forward(x, training=training)).sum())
+        with no_grad():
+            return float((r * layer.forward(x, training=training)).sum())
 
+    for p in layer.params:
+        p.zero_grad()
     layer.forward(x, training=training)
     dx = layer.backward(r)
     analytic = {"x": dx, "gamma": layer.gamma.grad.copy(), "beta": layer.beta.grad.copy()}
@@ -253,8 +257,8 @@ def test_config_and_registration():
 
 @pytest.mark.parametrize("kwargs,pattern", [({"momentum": 1.0}, r"momentum=1\.0 .*\[0, 1\)"),
                                             ({"momentum": -0.1}, r"momentum=-0\.1"),
-                                            ({"eps": 0.0}, r"eps=0\.0 must be > 0"),
-                                            ({"eps": "tiny"}, r"must be numbers")])
+                                            ({"eps": 0.0}, r"eps=0\.0 is out of range; it must be > 0"),
+                                            ({"eps": "tiny"}, r"eps='tiny' is not a number")])
 def test_bad_arguments(kwargs, pattern):
     with pytest.raises(NndlError, match=pattern):
         BatchNorm(**kwargs)
@@ -266,7 +270,7 @@ def test_saved_with_the_model(tmp_path):
     net = Network([Dense(5, activation="linear", use_bias=False), BatchNorm(), ActivationLayer("relu"),
                    Dense(2, activation="softmax")], (3,), cost="log_likelihood", seed=0)
     x, y = rng.standard_normal((40, 3)).astype(np.float32), rng.integers(0, 2, 40)
-    Trainer(net, SGD(0.1), batch_size=8, progress=False, verbose=False).fit((x, y), 2)
+    Trainer(8, verbose=False).fit(Classifier(net, SGD(0.1)), (x, y), 2)
     path = nndl_io.save(net, tmp_path / "bn.npz")
     loaded = nndl_io.load(path)
     for name, value in net.layers[1].buffers.items():
@@ -282,7 +286,7 @@ XOR_Y = np.array([0, 1, 1, 0])
 def test_an_mlp_with_batch_norm_learns_xor():
     net = Network([Dense(8, activation="linear", use_bias=False), BatchNorm(), ActivationLayer("tanh"),
                    Dense(2, activation="softmax")], (2,), cost="log_likelihood", seed=0)
-    Trainer(net, Adam(0.02), batch_size=4, progress=False, verbose=False).fit((XOR_X, XOR_Y), 300)
+    Trainer(4, verbose=False).fit(Classifier(net, Adam(0.02)), (XOR_X, XOR_Y), 300)
     np.testing.assert_array_equal(net.predict(XOR_X), XOR_Y)         # inference mode: running statistics
 
 
@@ -295,6 +299,6 @@ def test_batch_norm_on_a_few_thousand_mnist_images(data_root):
     train, val = splits.train.subset(5000), splits.validation
     net = Network([Dense(100, activation="linear", use_bias=False), BatchNorm(), ActivationLayer("relu"),
                    Dense(10, activation="softmax")], (784,), cost="log_likelihood", seed=0)
-    history = Trainer(net, SGD(0.1), batch_size=20, progress=False, verbose=False).fit(
-        train, 3, validation_data=(val.x[:2000], val.y[:2000]))
+    history = Trainer(20, verbose=False).fit(Classifier(net, SGD(0.1)), train, 3,
+                                             validation_data=(val.x[:2000], val.y[:2000]))
     assert history["validation_accuracy"][-1] >= 0.90

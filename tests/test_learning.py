@@ -1,6 +1,7 @@
 """Networks that must actually learn: XOR, and real MNIST end to end."""
 import numpy as np
 
+from nndl.models import Classifier
 from nndl.network import Network
 from nndl.optim import L2, SGD
 from nndl.trainer import Trainer
@@ -11,13 +12,13 @@ XOR_Y = np.array([0, 1, 1, 0])
 
 def test_a_hidden_layer_learns_xor():
     net = Network.from_sizes([2, 4, 2], activation="sigmoid", cost="cross_entropy", seed=0)
-    Trainer(net, SGD(2.0), batch_size=4, progress=False, verbose=False).fit((XOR_X, XOR_Y), 2000)
+    Trainer(4, verbose=False).fit(Classifier(net, SGD(2.0)), (XOR_X, XOR_Y), 2000)
     np.testing.assert_array_equal(net.predict(XOR_X), XOR_Y)
 
 
 def test_without_a_hidden_layer_xor_is_not_learnable():
     net = Network.from_sizes([2, 2], activation="sigmoid", cost="cross_entropy", seed=0)
-    Trainer(net, SGD(2.0), batch_size=4, progress=False, verbose=False).fit((XOR_X, XOR_Y), 2000)
+    Trainer(4, verbose=False).fit(Classifier(net, SGD(2.0)), (XOR_X, XOR_Y), 2000)
     assert (net.predict(XOR_X) == XOR_Y).mean() < 1.0
 
 
@@ -28,8 +29,8 @@ def test_mnist_end_to_end(data_root):
     splits = load_mnist(data_root, split="book")
     train, val = splits.train.subset(5000), splits.validation
     net = Network.from_sizes([784, 30, 10], activation="sigmoid", cost="cross_entropy", seed=0)
-    history = Trainer(net, SGD(0.5), regularizers=[L2(1.0)], batch_size=10, progress=False,
-                      verbose=False).fit(train, 3, validation_data=(val.x[:2000], val.y[:2000]))
+    history = Trainer(10, verbose=False).fit(Classifier(net, SGD(0.5), [L2(1.0)]), train, 3,
+                                             validation_data=(val.x[:2000], val.y[:2000]))
     assert history["validation_accuracy"][-1] >= 0.90
     assert history["training_cost"][-1] < history["training_cost"][0]
 
@@ -40,7 +41,7 @@ def test_same_seed_same_weights_different_seed_different_weights():
 
     def train(seed):
         net = Network.from_sizes([6, 5, 3], dropout=0.2, seed=seed)
-        Trainer(net, SGD(0.3), batch_size=7, progress=False, verbose=False).fit((x, y), 3)
+        Trainer(7, verbose=False).fit(Classifier(net, SGD(0.3)), (x, y), 3)
         return net.get_weights()
 
     a, b, c = train(1), train(1), train(2)

@@ -9,6 +9,8 @@ from nndl.errors import NndlError
 from nndl.network import Network
 from nndl.optim import (SCHEDULES, SGD, Cosine, ExponentialDecay, HalveOnPlateau, InverseTime, OneCycle, Schedule,
                         StepDecay, get_schedule)
+from nndl.callbacks import LambdaCallback, LearningRateSchedule
+from nndl.models import Classifier
 from nndl.trainer import Trainer
 
 
@@ -83,9 +85,9 @@ def test_per_step_schedule_through_the_trainer():
     x, y = rng.standard_normal((20, 3)).astype(np.float32), rng.integers(0, 2, 20)
     net = Network.from_sizes([3, 4, 2], seed=0)
     etas = []
-    trainer = Trainer(net, SGD(0.5), schedule=Cosine(total=12), batch_size=5, progress=False, verbose=False,
-                      batch_hook=lambda tr, k: etas.append(tr.optimizer.eta))
-    trainer.fit((x, y), 3)                                              # 3 epochs × 4 steps
+    record_eta = LambdaCallback(on_batch_end=lambda tr, k, logs: etas.append(tr.model.optimizer.eta))
+    trainer = Trainer(5, [LearningRateSchedule(Cosine(total=12)), record_eta], verbose=False)
+    trainer.fit(Classifier(net, SGD(0.5)), (x, y), 3)                                              # 3 epochs × 4 steps
     assert etas == pytest.approx([0.25 * (1 + math.cos(math.pi * t / 12)) for t in range(12)])
 
 
@@ -93,8 +95,8 @@ def test_per_epoch_schedule_through_the_trainer():
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((20, 3)).astype(np.float32), rng.integers(0, 2, 20)
     net = Network.from_sizes([3, 4, 2], seed=0)
-    history = Trainer(net, SGD(0.5), schedule=StepDecay(2, 0.1), batch_size=5, progress=False,
-                      verbose=False).fit((x, y), 5)
+    history = Trainer(5, [LearningRateSchedule(StepDecay(2, 0.1))], verbose=False).fit(
+        Classifier(net, SGD(0.5)), (x, y), 5)
     assert history["eta"] == pytest.approx([0.5, 0.5, 0.05, 0.05, 0.005])
 
 
@@ -159,7 +161,7 @@ def test_configs_round_trip_through_get_schedule():
 
 # -- errors --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("make,pattern", [
-    (lambda: StepDecay(step_size=0), r"step_size=0 must be a positive whole number"),
+    (lambda: StepDecay(step_size=0), r"step_size=0 must be a whole number ≥ 1"),
     (lambda: StepDecay(step_size=2.5), r"step_size=2\.5"),
     (lambda: StepDecay(gamma=0.0), r"gamma=0\.0 .*\(0, 1\]"),
     (lambda: StepDecay(gamma=1.5), r"gamma=1\.5"),
@@ -175,7 +177,7 @@ def test_configs_round_trip_through_get_schedule():
     (lambda: ExponentialDecay(gamma="fast"), r"gamma='fast' is not a number"),
     (lambda: HalveOnPlateau(patience=0), r"patience=0"),
     (lambda: HalveOnPlateau(factor=1.0), r"factor=1\.0"),
-    (lambda: get_schedule("cosine", total=10, gamma=0.5), r"no argument 'gamma'.*total, eta_min, unit"),
+    (lambda: get_schedule("cosine", total=10, gamma=0.5), r"unknown option 'gamma'.*cosine\(total\[, eta_min\]\[, unit\]\)"),
 ])
 def test_bad_arguments_are_one_line_errors(make, pattern):
     with pytest.raises(NndlError, match=pattern) as info:

@@ -1,6 +1,8 @@
 """Full-size runs with the book's settings (minutes each): ``python -m pytest -m slow``."""
 import pytest
 
+from nndl.callbacks import EarlyStopping
+from nndl.models import Classifier
 from nndl.network import Network
 from nndl.optim import L2, SGD
 from nndl.trainer import Trainer
@@ -17,14 +19,14 @@ def _splits(data_root):
 def test_chapter1_network_reaches_95_percent(data_root):
     s = _splits(data_root)
     net = Network.from_sizes([784, 30, 10], activation="sigmoid", cost="quadratic", init="large", seed=1)
-    history = Trainer(net, SGD(3.0), batch_size=10, progress=False, verbose=False, restore_best=True).fit(
-        s.train, 30, validation_data=s.validation, test_data=s.test)
+    history = Trainer(10, [EarlyStopping("validation_accuracy")], verbose=False).fit(
+        Classifier(net, SGD(3.0)), s.train, 30, validation_data=s.validation, test_data=s.test)
     assert history.final["test_accuracy"] >= 0.95
 
 
 def test_chapter3_network_reaches_97_7_percent_validation(data_root):
     s = _splits(data_root)
     net = Network.from_sizes([784, 100, 10], activation="sigmoid", cost="cross_entropy", seed=1)
-    history = Trainer(net, SGD(0.5), regularizers=[L2(5.0)], batch_size=10, progress=False,
-                      verbose=False).fit(s.train, 30, validation_data=s.validation)
+    history = Trainer(10, verbose=False).fit(Classifier(net, SGD(0.5), [L2(5.0)]), s.train, 30,
+                                             validation_data=s.validation)
     assert max(history["validation_accuracy"]) >= 0.977

@@ -108,7 +108,7 @@ class Trainer:
             source = ArrayBatches(*self.training_arrays)
         self.validation_data = self.checked(validation_data, "validation data")
         test = self.checked(test_data, "test data")
-        self._check_workers(model)
+        self.check_workers(model.network)
         n = len(source)
         model.begin(n)
         if self.rng is None:
@@ -159,9 +159,10 @@ class Trainer:
             return 1
         return int(threads)
 
-    def _check_workers(self, model) -> None:
-        if self.workers != "auto" and self.workers > 1 and not can_split(model.network):
-            whole = next(layer for layer in model.network.layers if not layer.splits_over_batch)
+    def check_workers(self, network) -> None:
+        """A one-line NndlError if ``workers`` asks to split a network that cannot be split."""
+        if self.workers != "auto" and self.workers > 1 and not can_split(network):
+            whole = next(layer for layer in network.layers if not layer.splits_over_batch)
             raise NndlError(f"this network cannot cut its mini-batches into parts: its {whole.type} layer "
                             f"needs the whole batch; use workers=1")
 

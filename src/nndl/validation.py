@@ -9,7 +9,7 @@ a pair of ints, one of a set of words) or raises a one-line
 >>> whole("units", 0, low=1)
 Traceback (most recent call last):
 ...
-nndl.errors.NndlError: units must be a whole number ≥ 1, got 0
+nndl.errors.NndlError: units=0 must be a whole number ≥ 1
 
 Booleans are not numbers here (``True`` is not a learning rate), and a float is not a
 count, not even ``3.0``: a mini-batch size of 3.0 is a typo worth a word.
@@ -47,12 +47,12 @@ def number(what: str, value, low=None, high=None, *, low_open: bool = False, hig
 
 def whole(what: str, value, low=None, high=None) -> int:
     """``value`` as an int in [low, high]: a Python or NumPy integer, not a bool or a float."""
+    bound = f" {_interval(low, high, False, False)}" if low is not None or high is not None else ""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        bound = f" {_interval(low, high, False, False)}" if low is not None or high is not None else ""
-        raise NndlError(f"{what} must be a whole number{bound}, got {value!r}")
+        raise NndlError(f"{what}={value!r} must be a whole number{bound}")
     n = int(value)
     if (low is not None and n < low) or (high is not None and n > high):
-        raise NndlError(f"{what} must be a whole number {_interval(low, high, False, False)}, got {n}")
+        raise NndlError(f"{what}={n} must be a whole number{bound}")
     return n
 
 
@@ -69,7 +69,9 @@ def choice(what: str, value, options) -> str:
     """``value`` (a word, compared case-insensitively) as one of ``options``."""
     word = value.strip().lower() if isinstance(value, str) else value
     if word not in options:
-        raise NndlError(f"{what}={value!r} is not one of {', '.join(map(str, options))}")
+        names = [repr(o) for o in options]
+        listed = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+        raise NndlError(f"{what}={value!r} is not one of {listed}")
     return word
 
 

@@ -241,7 +241,9 @@ def build_network(s: dict, train):
     if sizes[0] != features:
         raise NndlError(f"--layers starts with {sizes[0]} inputs but the data have {features} features")
     if sizes[-1] != outputs:
-        raise NndlError(f"--layers ends with {sizes[-1]} outputs but the {task} task on these data needs {outputs}")
+        needs = f"the data have {outputs} classes" if task == "classification" else \
+            f"the {task} task on these data needs {outputs}"
+        raise NndlError(f"--layers ends with {sizes[-1]} outputs but {needs}")
     out = output_activation(task, cost, s["activation"])
     layers = []
     for n in sizes[1:-1]:
@@ -397,6 +399,7 @@ def run(args) -> int:
 
         callbacks.append(Checkpoint(args.checkpoint, metadata))
     trainer = build_trainer(s, model, quiet, callbacks, splits)
+    trainer.check_workers(network)
     if args.resume:
         io.restore(trainer, model, state)
     if not quiet:

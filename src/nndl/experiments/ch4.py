@@ -197,7 +197,10 @@ def universality_2d(out_dir, quick, seed):
     # One tower on its own, as in the book's figure: the weighted input and the neuron's output.
     single = single_tower_network(0.35, 0.65, 0.35, 0.65)
     tower = single.feedforward(pts)[:, 0].reshape(gx.shape)
-    cross = single.layers[1].z[:, 0].reshape(gx.shape) + 1.5 * TOWER_H       # the weighted input without bias
+    hidden, out = single.layers
+    z = hidden.forward(pts) @ out.W.value.T + out.b.value                   # the output neuron's weighted input
+    hidden.forget()
+    cross = z[:, 0].reshape(gx.shape) + 1.5 * TOWER_H                        # ... without its bias
 
     figures = ["tower.png", "approximation_2d.png", "max_error_2d.png"]
     with plotting.figure(out_dir / figures[0], 1, 2, size=(11, 4.6), subplot_kw={"projection": "3d"}) as (fig, axes):
