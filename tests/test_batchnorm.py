@@ -265,7 +265,7 @@ def test_bad_arguments(kwargs, pattern):
 
 
 def test_saved_with_the_model(tmp_path):
-    nndl_io = pytest.importorskip("nndl.io")
+    from nndl import io as nndl_io
     rng = np.random.default_rng(6)
     net = Network([Dense(5, activation="linear", use_bias=False), BatchNorm(), ActivationLayer("relu"),
                    Dense(2, activation="softmax")], (3,), cost="log_likelihood", seed=0)
@@ -291,10 +291,8 @@ def test_an_mlp_with_batch_norm_learns_xor():
 
 
 def test_batch_norm_on_a_few_thousand_mnist_images(data_root):
-    try:
-        from nndl.data import load_mnist
-    except ImportError:
-        pytest.skip("nndl.data.load_mnist is not available")
+    from nndl.data import load_mnist
+
     splits = load_mnist(data_root, split="book")
     train, val = splits.train.subset(5000), splits.validation
     net = Network([Dense(100, activation="linear", use_bias=False), BatchNorm(), ActivationLayer("relu"),

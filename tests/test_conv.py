@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import gzip
-import time
 
 import numpy as np
 import pytest
+
+from oracles import oracle
 
 import nndl.layers.conv as conv_module
 from nndl.errors import NndlError
@@ -101,7 +102,7 @@ def test_blocks_give_the_same_results(monkeypatch):
 
 def _reference_conv(x, w, b, stride, pads):
     """z[n,f,i,j] = b_f + Σ_{c,p,q} W[f,c,p,q] x[n,c,i·s+p,j·s+q], with scipy's correlate per example and channel."""
-    signal = pytest.importorskip("scipy.signal")
+    signal = oracle("scipy.signal")
     pt, pb, pl, pr = pads
     xp_ = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)))
     sh, sw = stride
@@ -242,7 +243,7 @@ def test_forward_flops(rng):
 
 def test_matches_torch_when_available(rng):
     """An independent oracle: PyTorch's conv2d forward and backward (skipped without torch)."""
-    torch = pytest.importorskip("torch")
+    torch = oracle("torch")
     for k, s, pad, torch_pad in [(3, 1, "valid", 0), (3, 2, 1, 1), (5, 1, "same", 2), (3, 1, "full", 2)]:
         layer = Conv2D(4, k, stride=s, padding=pad, activation="tanh")
         layer.build((3, 9, 9), rng, np.float64)

@@ -6,6 +6,8 @@ import math
 import numpy as np
 import pytest
 
+from oracles import oracle
+
 from nndl.errors import NndlError
 from nndl.layers.base import Parameter
 from nndl.network import Network
@@ -453,7 +455,7 @@ def test_a_new_optimizer_needs_only_update():
 
 # -- PyTorch as an independent oracle (optional) ------------------------------------------------
 def test_against_torch_for_thirty_random_steps():
-    torch = pytest.importorskip("torch")
+    torch = oracle("torch")
     cases = [
         (SGD(0.1), lambda ps: torch.optim.SGD(ps, lr=0.1)),
         (Nesterov(0.1, 0.9), lambda ps: torch.optim.SGD(ps, lr=0.1, momentum=0.9, nesterov=True)),

@@ -81,12 +81,8 @@ def test_options_and_other_layers():
 
 
 def test_batchnorm_token():
-    try:
-        from nndl.layers.batchnorm import BatchNorm
-    except ImportError:
-        with pytest.raises(NndlError, match=r"bn at position 2: batch normalization .* not available"):
-            parse_spec("dense(10) bn", (784,))
-        return
+    from nndl.layers.batchnorm import BatchNorm
+
     layers = parse_spec("conv(4,3,bias=false) bn relu dense(10,bias=false) batchnorm relu softmax(10)", (1, 8, 8))
     assert [type(layer) for layer in layers] == [Conv2D, BatchNorm, ActivationLayer, Flatten, Dense, BatchNorm,
                                                  ActivationLayer, Dense]

@@ -188,8 +188,16 @@ def split_calls(text: str, what: str = "option", sep: str | None = None) -> list
     """
     pieces, i, text = [], 0, str(text)
     while True:
-        while i < len(text) and (text[i].isspace() or (sep is not None and text[i] == sep and pieces)):
+        while i < len(text) and text[i].isspace():
             i += 1
+        if pieces and sep is not None:          # after a call: the separator, then another call
+            if i >= len(text):
+                return pieces
+            i += 1
+            while i < len(text) and text[i].isspace():
+                i += 1
+            if i >= len(text):
+                raise NndlError(f"{what}: cannot read {text.strip()!r}: nothing after the last {sep!r}")
         if i >= len(text):
             return pieces
         match = _CALL.match(text, i)

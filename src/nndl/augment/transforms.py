@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import re
 
 from nndl.augment.images import (
     _bilinear,
@@ -11,8 +10,10 @@ from nndl.augment.images import (
     _rotation_coords,
     _shift_batch,
 )
+from nndl import validation
 from nndl.backend import to_device
 from nndl.errors import NndlError
+from nndl.registry import create, parse_call, split_calls
 
 
 # -- random transforms ---------------------------------------------------------------------------
@@ -73,18 +74,6 @@ def _flatten(transforms):
             yield from _flatten(t)
 
 
-def _number(value, what: str, low: float = 0.0, integer: bool = False, strict: bool = False) -> float:
-    try:
-        value = float(value)
-    except (TypeError, ValueError):
-        raise NndlError(f"{what} must be a number, got {value!r}") from None
-    if not math.isfinite(value) or value < low or (strict and value == low):
-        raise NndlError(f"{what} must be {'>' if strict else '≥'} {low:g}, got {value:g}")
-    if integer and value != int(value):
-        raise NndlError(f"{what} must be a whole number of pixels, got {value:g}")
-    return value
-
-
 class RandomShift(Transform):
     """Shift each image by whole pixels ``dy, dx`` drawn uniformly from ``−p..p`` (zero fill).
 
@@ -94,7 +83,7 @@ class RandomShift(Transform):
     name = "shift"
 
     def __init__(self, max_pixels: int = 2):
-        self.max_pixels = int(_number(max_pixels, "shift: max_pixels", integer=True))
+        self.max_pixels = validation.whole("max_pixels", max_pixels, low=0)
 
     def args(self):
         return (self.max_pixels,)
@@ -118,13 +107,9 @@ class RandomRotation(Transform):
     name = "rotate"
 
     def __init__(self, max_degrees: float = 10.0, max_scale: float = 0.0):
-        self.max_degrees = _number(max_degrees, "rotate: max_degrees")
-        if self.max_degrees > 180:
-            raise NndlError(f"rotate: max_degrees must be at most 180, got {self.max_degrees:g}")
-        self.max_scale = _number(max_scale, "rotate: max_scale")
-        if self.max_scale >= 1:
-            raise NndlError(f"rotate: max_scale must be below 1 (a scale factor 1 ± max_scale), "
-                            f"got {self.max_scale:g}")
+        self.max_degrees = validation.number("max_degrees", max_degrees, 0.0, 180.0)
+        self.max_scale = validation.number("max_scale (a scale factor 1 ± max_scale)", max_scale, 0.0, 1.0,
+                                           high_open=True)
 
     def args(self):
         return (self.max_degrees, self.max_scale) if self.max_scale else (self.max_degrees,)
@@ -158,8 +143,8 @@ class ElasticDistortion(Transform):
     name = "elastic"
 
     def __init__(self, alpha: float = 34.0, sigma: float = 5.0):
-        self.alpha = _number(alpha, "elastic: alpha")
-        self.sigma = _number(sigma, "elastic: sigma", strict=True)
+        self.alpha = validation.number("alpha", alpha, 0.0)
+        self.sigma = validation.number("sigma", sigma, 0.0, low_open=True)
 
     def args(self):
         return (self.alpha, self.sigma)
@@ -173,22 +158,17 @@ class ElasticDistortion(Transform):
         return _bilinear(images, field)
 
 
-#: ``--augment`` names: transform class, most arguments, usage.
-TRANSFORMS = {
-    "shift": (RandomShift, 1, "shift(max_pixels=2)"),
-    "rotate": (RandomRotation, 2, "rotate(max_degrees=10, max_scale=0)"),
-    "elastic": (ElasticDistortion, 2, "elastic(alpha=34, sigma=5)"),
-}
-
-_TERM = re.compile(r"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*(?:\((.*)\))?\s*$")
+#: ``--augment`` names → transform classes (their constructors say what arguments they take).
+TRANSFORMS = {cls.name: cls for cls in (RandomShift, RandomRotation, ElasticDistortion)}
 
 
 def parse_augment(spec: str) -> Compose:
     """Parse an ``--augment`` value into a :class:`Compose` of transforms.
 
     ``spec`` is terms joined by ``+``; a term is a name with optional numeric arguments
-    in parentheses: ``"shift(2)"``, ``"rotate(10)"``, ``"rotate(10, 0.1)"`` (degrees,
-    scale), ``"elastic"`` or ``"elastic(34,4)"`` (α, σ), ``"shift(2)+rotate(8)"``.
+    in parentheses (the grammar of :func:`nndl.registry.parse_call`): ``"shift(2)"``,
+    ``"rotate(10)"``, ``"rotate(10, 0.1)"`` (degrees, scale), ``"elastic"`` or
+    ``"elastic(34,4)"`` (α, σ), ``"shift(2)+rotate(8)"``.
 
     Raises
     ------
@@ -198,26 +178,8 @@ def parse_augment(spec: str) -> Compose:
     """
     if not isinstance(spec, str) or not spec.strip():
         raise NndlError(f"empty augmentation {spec!r}; use e.g. 'shift(2)', 'rotate(10)' or 'elastic'")
-    valid = ", ".join(usage for _, _, usage in TRANSFORMS.values())
     transforms = []
-    for term in spec.split("+"):
-        match = _TERM.match(term)
-        if match is None:
-            raise NndlError(f"cannot read augmentation {term.strip()!r} in {spec!r}; write name(number, ...), "
-                            f"one of {valid}, joined by '+'")
-        name, arg_text = match.group(1).lower(), match.group(2)
-        if name not in TRANSFORMS:
-            raise NndlError(f"unknown augmentation {name!r}; choose from {valid}")
-        cls, max_args, usage = TRANSFORMS[name]
-        args = []
-        if arg_text is not None and arg_text.strip():
-            for a in arg_text.split(","):
-                try:
-                    value = float(a)
-                except ValueError:
-                    raise NndlError(f"augmentation {term.strip()!r}: {a.strip()!r} is not a number") from None
-                args.append(value)
-        if len(args) > max_args:
-            raise NndlError(f"augmentation {term.strip()!r}: too many arguments; usage {usage}")
-        transforms.append(cls(*args))
+    for term in split_calls(spec, "augmentation", sep="+"):
+        call = parse_call(term, "augmentation")
+        transforms.append(create(TRANSFORMS, call.name, "augmentation", None, *call.args, **call.kwargs))
     return Compose(transforms)

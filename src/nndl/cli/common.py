@@ -1,50 +1,14 @@
-"""Pieces the sub-commands share: reading data, parsing ``name(args)`` options, printing JSON lines."""
+"""Pieces the sub-commands share: ``name(args)`` options, printing JSON lines and messages."""
 from __future__ import annotations
 
-import ast
 import json
-import re
 import sys
 
-from nndl.errors import NndlError
-from nndl.registry import create
-
-_CALL = re.compile(r"^\s*([A-Za-z_][\w-]*)\s*(?:\((.*)\))?\s*$")
-
-
-def parse_call(text: str, what: str) -> tuple[str, list, dict]:
-    """Read ``"name"``, ``"name(3)"`` or ``"name(10, gamma=0.5)"`` into (name, args, kwargs).
-
-    Values are Python literals (numbers, strings); bare words are taken as strings.
-    Nothing is evaluated.
-    """
-    m = _CALL.match(text or "")
-    if not m:
-        raise NndlError(f"{what} {text!r} does not read as NAME or NAME(ARGS)")
-    name, inner = m.group(1), m.group(2)
-    args, kwargs = [], {}
-    for part in filter(None, (p.strip() for p in (inner or "").split(","))):
-        key, sep, value = part.partition("=")
-        if sep:
-            kwargs[key.strip()] = _literal(value.strip(), what, text)
-        else:
-            args.append(_literal(part, what, text))
-    return name.replace("-", "_").lower(), args, kwargs
-
-
-def _literal(token: str, what: str, text: str):
-    try:
-        return ast.literal_eval(token)
-    except (ValueError, SyntaxError):
-        if re.fullmatch(r"[A-Za-z_][\w-]*", token):
-            return token
-        raise NndlError(f"{what} {text!r}: cannot read the value {token!r}") from None
-
+from nndl.registry import create_from_text
 
 def make_from_registry(registry: dict, text: str, what: str):
     """Instantiate ``registry[name](*args, **kwargs)`` from ``"name(args)"``; one-line errors on bad input."""
-    name, args, kwargs = parse_call(text, what)
-    return create(registry, name, what, None, *args, **kwargs)
+    return create_from_text(registry, text, what)
 
 
 def print_json(obj) -> None:
