@@ -10,8 +10,9 @@ BLAS threads
 ------------
 On a small machine the BLAS thread pool can hurt: the matrix products of a dense
 net with mini-batches of 10 are tiny, and two OpenBLAS threads fighting another busy
-process made them 20-70x slower here.  :func:`blas_threads` limits the pool for a
-block of code; the trainer uses it with :func:`auto_threads`.
+process make them many times slower (the README's benchmarks give the figures).
+:func:`blas_threads` limits the pool for a block of code; the trainer uses it with
+:func:`auto_threads`, which counts the cores this process may run on.
 """
 from __future__ import annotations
 
@@ -78,4 +79,13 @@ def auto_threads(flops_per_product: float) -> int:
     """
     if flops_per_product < 1.0e7:
         return 1
-    return os.cpu_count() or 1
+    return usable_cores()
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which a container or ``taskset`` may
+    narrow), not the machine's total."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):          # not on Linux
+        return os.cpu_count() or 1

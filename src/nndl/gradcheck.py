@@ -28,12 +28,19 @@ def relative_error(a, b) -> float:
     return float(numpy.linalg.norm(a - b) / max(numpy.linalg.norm(a) + numpy.linalg.norm(b), 1e-12))
 
 
+def _entries(size: int, max_entries, rng):
+    """Which of ``size`` entries to check: all, or ``max_entries`` of them at random."""
+    if max_entries is None or size <= max_entries:
+        return numpy.arange(size)
+    return rng.choice(size, max_entries, replace=False)
+
+
 def _total_cost(network, x, y, regularizers, n) -> float:
     a = network.feedforward(x, training=True)
     return network.cost.fn(a, y) + sum(reg.cost(network.params, n) for reg in regularizers)
 
 
-def check_gradients(network, x, y, regularizers=(), eps: float = 1e-6, max_entries: int = 60,
+def check_gradients(network, x, y, regularizers=(), eps: float = 1e-6, max_entries: int | None = 60,
                     seed: int = 0) -> dict[str, float]:
     """Relative error of every parameter tensor's backprop gradient against finite differences.
 
@@ -48,8 +55,8 @@ def check_gradients(network, x, y, regularizers=(), eps: float = 1e-6, max_entri
         Their cost and gradient are included (as in training).
     eps : float
         Finite-difference step.
-    max_entries : int
-        Entries checked per tensor (chosen at random from ``seed``); all if fewer.
+    max_entries : int or None
+        Entries checked per tensor (chosen at random from ``seed``); all if fewer, or if None.
 
     Returns
     -------
@@ -78,7 +85,7 @@ def check_gradients(network, x, y, regularizers=(), eps: float = 1e-6, max_entri
             for p in layer.params:
                 analytic = to_numpy(p.grad).ravel()
                 size = p.value.size
-                entries = numpy.arange(size) if size <= max_entries else rng.choice(size, max_entries, replace=False)
+                entries = _entries(size, max_entries, rng)
                 flat = p.value.reshape(-1)   # a view: writing to it changes the parameter
                 numerical = numpy.empty(len(entries))
                 for j, i in enumerate(entries):
@@ -94,3 +101,32 @@ def check_gradients(network, x, y, regularizers=(), eps: float = 1e-6, max_entri
     finally:
         for layer in dropouts:
             layer.fixed_mask = False
+
+
+def check_input_gradient(network, x, y, eps: float = 1e-6, max_entries: int | None = None, seed: int = 0,
+                         training: bool = False) -> float:
+    """Relative error of ∂C/∂x from ``Network.backward(..., input_grad=True)`` against central
+    differences of the mean cost C(x) (no regularization: R does not depend on x).
+
+    ``y`` as for :func:`check_gradients`; ``training=False`` checks the inference pass (dropout
+    off, batch norm's running averages), the one an adversarial example differentiates.
+    """
+    x = network.as_input(x).copy()
+    y = xp.asarray(y)
+    if y.ndim == 1:
+        y = network.one_hot(y)
+    network.zero_grad()
+    a = network.forward(x, training=training)
+    analytic = to_numpy(network.backward(network.cost.derivative(a, y) * (1.0 / len(x)), input_grad=True)).ravel()
+    flat = x.reshape(-1)
+    entries = _entries(flat.size, max_entries, numpy.random.default_rng(seed))
+    numerical = numpy.empty(len(entries))
+    for j, i in enumerate(entries):
+        old = float(flat[i])
+        flat[i] = old + eps
+        c_plus = network.cost.fn(network.feedforward(x, training), y)
+        flat[i] = old - eps
+        c_minus = network.cost.fn(network.feedforward(x, training), y)
+        flat[i] = old
+        numerical[j] = (c_plus - c_minus) / (2 * eps)
+    return relative_error(analytic[entries], numerical)

@@ -14,12 +14,11 @@ Why it is faster: only BLAS runs on several cores by itself.  The rest of a step
 (im2col copies, pooling, activations: about half the time of a conv net's step) is
 NumPy code on one core.  NumPy releases the GIL inside those operations, so two
 Python threads, each with its half of the batch and a one-thread BLAS, keep both
-cores busy all the time.  On this project's 2-core machine that made the chapter 6
-conv net's step at batch 64 about 20–30% faster (``bench/bench_conv.py --workers 1``
-against ``--workers 2``).  Dense networks are the opposite case: their step is almost
-all BLAS, which already uses both cores, and handing parts to threads only adds
-overhead ([784,100,10] at batch 64: 0.68 s per epoch in one piece, 1.05 s in two) —
-so by default only networks with a convolutional layer are split (:func:`worth_splitting`).
+cores busy all the time (``bench/bench_conv.py --workers 1`` against ``--workers 2``
+measures the gain; the README has the figures).  Dense networks are the opposite case:
+their step is almost all BLAS, which already uses both cores, and handing parts to
+threads only adds overhead — so by default only networks with a layer that gains from
+it (``Layer.parallel_gain``: convolution) are split (:func:`worth_splitting`).
 
 Which networks can split: a layer whose output for an example depends on that example
 alone (``Layer.splits_over_batch``).  Batch normalization does not (its statistics

@@ -54,7 +54,7 @@ PRESETS: dict[str, dict] = {
         "description": "two conv-pool layers (20 then 40 filters), sigmoid (book: 99.06%)",
     },
     "ch6-relu": {
-        # He initialization: with the default N(0, 1) biases the same net reached 99.05% (60 epochs).
+        # He initialization (the README compares it with the default N(0, 1) biases).
         "net": _CONV2.format(act="relu") + " dense(100) relu softmax(10)",
         "cost": "log_likelihood", "eta": 0.03, "lmbda": 1.0, "epochs": 40, "batch_size": 10, "init": "he",
         "expand": False, "augment": False, "book": 99.23,
@@ -92,7 +92,7 @@ PRESETS: dict[str, dict] = {
     },
     "ch6-batchnorm": {
         # ch6-augmented with batch normalization after each conv layer, 32 and 64 filters
-        # and a third conv layer.  Measured: 99.62% and 99.62% test (seeds 1 and 2, --threads 1).
+        # and a third conv layer (results in the README and docs/results).
         "net": "conv(32,5) bn relu pool(2) conv(64,3) bn relu conv(64,3) bn relu pool(2) "
                "dense(1000) relu dropout(0.5) softmax(10)",
         "cost": "log_likelihood", "optimizer": "nesterov", "eta": 0.05, "momentum": 0.9,
@@ -102,7 +102,7 @@ PRESETS: dict[str, dict] = {
                        "30 epochs",
     },
     "fast": {
-        # Measured: 99.18% test, 53.9 s wall from a fresh process (idle machine, 2 threads).
+        # The README's "99% in seconds" row.
         "net": "conv(16,5) relu pool(2) conv(32,5) relu pool(2) dense(100) relu softmax(10)",
         "cost": "log_likelihood", "optimizer": "nesterov", "eta": 0.05, "momentum": 0.9,
         "schedule": "cosine(3, unit=epoch)", "lmbda": 0.0, "epochs": 3, "batch_size": 128, "init": "he",

@@ -88,6 +88,7 @@ class Trainer:
         self.history = History()
         self.epoch = 0                   # epochs completed
         self.model = None
+        self.running: list = []          # the callbacks of the fit under way, the trainer's own included
         self.stop_reason = None
         self.training_arrays = self.validation_data = None
 
@@ -116,7 +117,7 @@ class Trainer:
         threads = auto_threads(model.network.forward_flops(self.batch_size)) if self.threads == "auto" \
             else self.threads
         parts = self.batch_parts(threads)
-        callbacks = [NaNGuard()] + self.callbacks + self._printing()
+        callbacks = self.running = [NaNGuard()] + self.callbacks + self._printing()
         for cb in callbacks:
             cb.set_trainer(self)
         hooks = {name: [getattr(cb, name) for cb in callbacks if cb.overrides(name)] for name in _HOOKS}
@@ -145,6 +146,25 @@ class Trainer:
     def checked(self, data, what: str):
         """``data`` (a Dataset, (x, y) or inputs) checked by the model, as arrays ready to use; None stays None."""
         return None if data is None else self.model.check_data(*_as_xy(data, what), what)
+
+    def figures(self) -> set:
+        """The names of the figures every epoch's record will hold (and any ``training_*`` the
+        model's ``train_step`` logs)."""
+        names = {"epoch", "seconds", "training_cost"}
+        if getattr(self.model, "optimizer", None) is not None:
+            names.add("eta")
+        if self.validation_data is not None:
+            names |= {"validation_cost", "eval_seconds"} | {f"validation_{m.name}" for m in self.model.metrics}
+        for cb in self.running:
+            names |= set(cb.figures())
+        return names
+
+    def check_figure(self, name: str, who: str) -> None:
+        """A one-line NndlError, before training, if no epoch's record will hold figure ``name``."""
+        if name in self.figures() or name.startswith("training_"):
+            return
+        known = ", ".join(sorted(self.figures() - {"epoch", "seconds", "eval_seconds"}))
+        raise NndlError(f"{who} monitors {name!r}, which this run does not measure; choose one of {known}")
 
     def stop(self, reason: str) -> None:
         """End training after this epoch (the first reason given is the one kept)."""

@@ -44,6 +44,10 @@ class Callback:
     def on_train_end(self, final: dict) -> None:
         pass
 
+    def figures(self) -> tuple:
+        """The names of the figures this callback adds to each epoch's record."""
+        return ()
+
     def state(self) -> dict:
         """What a checkpoint keeps of this callback (JSON values and arrays)."""
         return {}

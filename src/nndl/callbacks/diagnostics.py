@@ -31,6 +31,9 @@ class GradientNorms(Callback):
     def __init__(self, every: int = 10):
         self.every = int(every)
 
+    def figures(self):
+        return ("gradient_norms",)
+
     def on_epoch_begin(self, epoch):
         self.layers = [(key, layer) for key, layer in _layer_keys(self.model.network) if layer.params]
         self.sums = numpy.zeros(len(self.layers))
@@ -58,6 +61,9 @@ class DeadUnits(Callback):
 
     def __init__(self, samples: int = 1000):
         self.samples = int(samples)
+
+    def figures(self):
+        return ("dead_units",)
 
     def on_epoch_end(self, epoch, record):
         data = self.trainer.validation_data or self.trainer.training_arrays

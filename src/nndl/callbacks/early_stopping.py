@@ -37,15 +37,16 @@ class EarlyStopping(Callback):
         self.restore_best = validation.boolean("restore_best", restore_best)
         self.best, self.best_epoch, self.waited, self.best_state = None, None, 0, None
 
+    def on_train_begin(self):
+        self.trainer.check_figure(self.monitor, "early stopping")
+
     def improved(self, value) -> bool:
         return self.best is None or (value > self.best if self.mode == "max" else value < self.best)
 
     def on_epoch_end(self, epoch, record):
-        if self.monitor not in record:
-            known = ", ".join(k for k, v in record.items() if isinstance(v, (int, float)) and k != "epoch")
-            raise NndlError(f"early stopping monitors {self.monitor!r}, which this run does not measure; "
-                            f"choose one of {known}")
-        value = record[self.monitor]
+        value = record.get(self.monitor)
+        if value is None:
+            raise NndlError(f"early stopping monitors {self.monitor!r}, which epoch {epoch} did not measure")
         if self.improved(value):
             self.best, self.best_epoch, self.waited = value, epoch, 0
             if self.restore_best:

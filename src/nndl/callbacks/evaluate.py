@@ -16,6 +16,10 @@ class Evaluate(Callback):
     def __init__(self, data=None, prefix: str = "training"):
         self.data, self.prefix = data, prefix
 
+    def figures(self):
+        names = ["cost"] + [m.name for m in self.model.metrics]
+        return tuple(f"{self.prefix}_{name}" for name in names) + ("eval_seconds",)
+
     def on_train_begin(self):
         if self.data is not None:
             self.checked = self.trainer.checked(self.data, f"{self.prefix} data")

@@ -23,6 +23,8 @@ class LearningRateSchedule(Callback):
         self.eta0 = None
 
     def on_train_begin(self):
+        if self.schedule.uses_metric:
+            self.trainer.check_figure(self.monitor, f"the {self.schedule.name} schedule")
         if self.optimizer is None:
             self.optimizer = self.model.optimizer
         if self.eta0 is None:

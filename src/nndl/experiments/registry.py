@@ -100,11 +100,11 @@ def environment() -> dict:
     import numpy
 
     from nndl import __version__
-    from nndl.backend import BACKEND
+    from nndl.backend import BACKEND, usable_cores
 
     return {"nndl": __version__, "numpy": numpy.__version__, "python": platform.python_version(),
             "platform": platform.platform(terse=True), "machine": platform.machine(),
-            "cpus": os.cpu_count(), "backend": BACKEND, "blas_threads": BLAS_THREADS}
+            "cpus": usable_cores(), "backend": BACKEND, "blas_threads": BLAS_THREADS}
 
 
 #: Experiment options whose command-line flag is not simply --option-name.

@@ -38,6 +38,8 @@ class Schedule:
 
     name = "constant"
     per_step = False
+    #: Whether ``at_epoch_end`` looks at the monitored metric (the plateau schedule does).
+    uses_metric = False
 
     def at_step(self, t: int, eta0: float) -> float:
         return eta0
@@ -67,6 +69,7 @@ class HalveOnPlateau(Schedule):
     """
 
     name = "plateau"
+    uses_metric = True
 
     def __init__(self, patience: int = 10, factor: float = 0.5, stop_factor: float = 128.0, mode: str = "max"):
         self.patience = validation.whole("plateau patience", patience, low=1)
