@@ -199,15 +199,15 @@ class Layer:
 
     def saved(self):
         """What the latest forward pass not yet backpropagated kept (and forget it)."""
-        if not self._tape:
-            raise NndlError(f"{self.name}: backward without a forward pass to match (in training, "
-                            f"forward runs outside no_grad)")
-        return self._tape.pop()
+        kept = self.peek()
+        self._tape.pop()
+        return kept
 
     def peek(self):
         """What the latest forward pass kept, without forgetting it."""
         if not self._tape:
-            raise NndlError(f"{self.name}: no forward pass is waiting for its backward")
+            raise NndlError(f"{self.name}: backward without a forward pass to match (a forward pass to "
+                            f"backpropagate runs outside no_grad)")
         return self._tape[-1]
 
     @property
