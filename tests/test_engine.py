@@ -64,7 +64,6 @@ def test_gradients_add_up_until_zero_grad(rng):
                                          ("bn", (4,)), ("dropout(0.5)", (5,))])
 def test_two_forward_passes_before_their_backward_passes(spec, shape, rng):
     """A discriminator on real, then on fake data, then both backward (last in, first out)."""
-    layers = Network(parse_spec(spec, shape), shape, dtype=np.float64).layers
     x1, x2 = rng.standard_normal((4,) + shape), rng.standard_normal((4,) + shape)
 
     def run(order):
@@ -75,7 +74,6 @@ def test_two_forward_passes_before_their_backward_passes(spec, shape, rng):
 
     together = run([("real", x1), ("fake", x2)])
     alone = [run([("real", x1)]), run([("fake", x2)])]
-    assert layers
     for key, one in (("real", alone[0]), ("fake", alone[1])):
         if spec != "dropout(0.5)":                                   # other masks when drawn in another order
             np.testing.assert_allclose(together[0][key], one[0][key], rtol=1e-12)

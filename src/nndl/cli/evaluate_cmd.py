@@ -1,4 +1,9 @@
-"""``nndl evaluate MODEL``: accuracy, per-class accuracy and the confusion matrix of a saved model."""
+"""``nndl evaluate MODEL``: how well a saved model does on a data split.
+
+For a classifier: accuracy, per-class accuracy and the confusion matrix; for any other
+task (regression, binary, multi-label, reconstruction): the cost and the metrics of its
+model kind (mean squared and absolute error and R², accuracy and log-loss, ...).
+"""
 from __future__ import annotations
 
 import numpy
@@ -26,25 +31,33 @@ def confusion_matrix(labels, predictions, classes: int) -> numpy.ndarray:
 
 
 def load_eval_split(network, data, label, split):
-    """The raw examples of ``split`` with the model's own preprocessing applied."""
+    """The raw examples of ``split`` with the model's own preprocessing applied (to the
+    inputs, and for a regressor to the targets)."""
     from nndl.data import load_data
 
     settings = getattr(network, "metadata", {}).get("settings", {})
     spec = data or settings.get("data", "mnist")
     same_data = data is None or data == settings.get("data")
+    task = settings.get("task")
     splits = load_data(spec, label=label or (settings.get("label") if same_data else None),
-                          seed=settings.get("seed", 0) if same_data else 0, standardize=False)
+                       seed=settings.get("seed", 0) if same_data else 0, standardize=False,
+                       task=None if task in (None, "reconstruction") else task, standardize_targets=False)
     part = getattr(splits, split)
     if part is None:
         raise NndlError(f"{spec} has no {split} split")
     x = part.x if network.preprocessor is None else network.preprocessor.transform(part.x)
     network.check_input(x, f"{spec} ({split})")
+    if getattr(network, "target_preprocessor", None) is not None:
+        part = part.with_y(network.target_preprocessor.transform(part.y))
     return part, x
 
 
 def run(args) -> int:
     network = io.load(args.model)
     part, x = load_eval_split(network, args.data, args.label, args.split)
+    task = getattr(network, "metadata", {}).get("settings", {}).get("task") or "classification"
+    if task != "classification":
+        return report_figures(args, network, task, part, x)
     classes = network.num_classes
     if part.y.max() >= classes:
         raise NndlError(f"{part.name} has labels up to {part.y.max()} but the model has {classes} outputs")
@@ -70,4 +83,20 @@ def run(args) -> int:
     print(" " * width + "".join(f"{n[:width - 1]:>{width}}" for n in names))
     for name, row in zip(names, cm):
         print(f"{name[:width - 1]:>{width}}" + "".join(f"{v:>{width}}" for v in row))
+    return 0
+
+
+def report_figures(args, network, task, part, x) -> int:
+    """The cost and metrics of the model's task, as a line or one JSON object."""
+    from nndl.models import model_for_task
+
+    model = model_for_task(task)(network)
+    _, y = model.check_data(x, None if task == "reconstruction" else part.y, part.name)
+    figures = model.evaluate(x, y)
+    if args.json:
+        print_json({"model": args.model, "data": part.name, "split": args.split, "task": task,
+                    "examples": len(x), **figures})
+        return 0
+    shown = ", ".join(f"{k} {100 * v:.2f}%" if k.endswith("accuracy") else f"{k} {v:.4g}" for k, v in figures.items())
+    print(f"{args.model} ({task}) on {part.name}, {len(x)} examples: {shown}")
     return 0

@@ -265,7 +265,8 @@ def _part_sizes(path: Path, n: int, fractions) -> list[int]:
 
 
 def load_csv(path, label: str | None = None, split=(0.7, 0.15, 0.15), seed: int = 0,
-             standardize: bool = True, task: str | None = None) -> tuple[DataSplits, Standardize | None]:
+             standardize: bool = True, task: str | None = None,
+             standardize_targets: bool = True) -> tuple[DataSplits, Standardize | None]:
     """Load a CSV table as training/validation/test data sets.
 
     Parameters
@@ -282,7 +283,9 @@ def load_csv(path, label: str | None = None, split=(0.7, 0.15, 0.15), seed: int 
         Seeds the shuffle of the rows.
     standardize : bool
         Fit :class:`~nndl.preprocessing.Standardize` on the training features and
-        apply it to all parts.  Regression targets are always standardized so.
+        apply it to all parts.
+    standardize_targets : bool
+        The same for regression targets (``splits.target_preprocessor``).
     task : str, optional
         ``classification``, ``binary``, ``multilabel`` or ``regression``; inferred from
         the label columns if not given (``splits.note`` says how).
@@ -319,7 +322,7 @@ def load_csv(path, label: str | None = None, split=(0.7, 0.15, 0.15), seed: int 
     picks = [order[bounds[i]:bounds[i + 1]] for i in range(3)]
 
     pre = Standardize().fit(x[picks[0]]) if standardize else None
-    target_pre = Standardize().fit(y[picks[0]]) if task == "regression" else None
+    target_pre = Standardize().fit(y[picks[0]]) if task == "regression" and standardize_targets else None
     parts = []
     for pick, part in zip(picks, ("training", "validation", "test")):
         if len(pick) == 0:

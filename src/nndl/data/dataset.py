@@ -174,6 +174,10 @@ class Dataset:
         return Dataset(x, self.y, self.num_classes, self.class_names, self.name,
                        self.image_shape if keep else None, self.task)
 
+    def with_y(self, y) -> "Dataset":
+        """Return a Dataset with the same inputs and new targets ``y`` (e.g. rescaled)."""
+        return Dataset(self.x, y, self.num_classes, self.class_names, self.name, self.image_shape, self.task)
+
     def class_counts(self) -> np.ndarray:
         """Return the number of examples of each class, shape ``(num_classes,)``."""
         return np.bincount(self.y, minlength=self.num_classes)

@@ -344,7 +344,7 @@ def load_mnist(root=None, split: str = "book", download: bool | None = None) -> 
 
 def load_data(spec, root=None, split: str = "book", download: bool | None = None, *,
               label: str | None = None, fractions=(0.7, 0.15, 0.15), seed: int = 0,
-              standardize: bool = True, task: str | None = None) -> DataSplits:
+              standardize: bool = True, task: str | None = None, standardize_targets: bool = True) -> DataSplits:
     """Load the data named by a ``--data`` value.
 
     Parameters
@@ -355,9 +355,10 @@ def load_data(spec, root=None, split: str = "book", download: bool | None = None
         ``.csv`` table (see :func:`nndl.data.csv_table.load_csv`).
     root, split, download
         For MNIST and IDX folders (``split`` is ``"book"`` or ``"standard"``).
-    label, fractions, seed, standardize, task
+    label, fractions, seed, standardize, task, standardize_targets
         For CSV tables: label column(s), (train, validation, test) fractions, shuffling
-        seed, whether to standardize the features, and the task (inferred if None).
+        seed, whether to standardize the features, the task (inferred if None), and
+        whether to standardize regression targets.
 
     Returns
     -------
@@ -376,7 +377,8 @@ def load_data(spec, root=None, split: str = "book", download: bool | None = None
     if path.suffix.lower() == ".csv":
         from nndl.data.csv_table import load_csv
 
-        splits, _ = load_csv(path, label=label, split=fractions, seed=seed, standardize=standardize, task=task)
+        splits, _ = load_csv(path, label=label, split=fractions, seed=seed, standardize=standardize, task=task,
+                             standardize_targets=standardize_targets)
         return splits
     if not path.exists():
         raise NndlError(f"data {text!r}: no such file or folder; use 'mnist', a folder of IDX "
