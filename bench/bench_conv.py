@@ -15,6 +15,7 @@ machine slows both alike.
     python bench/bench_conv.py                       # 50,000 images, batch 10 and 64
     python bench/bench_conv.py --images 5000 --repeat 3
     python bench/bench_conv.py --profile              # plus per-layer milliseconds
+    python bench/bench_conv.py --torch-control        # plus PyTorch on one thread
 
 Prints one JSON line per case and the machine's float32 matmul peak.  Fields:
 ``nndl_workers`` the parts each mini-batch was cut into, ``nndl_epoch_s``/``torch_epoch_s``
@@ -190,6 +191,9 @@ def main(argv=None) -> int:
                         help="nndl: parts each mini-batch is cut into, trained at once on threads "
                              "(auto, the default, as `nndl train`; 1: one piece)")
     parser.add_argument("--no-torch", action="store_true", help="time nndl only")
+    parser.add_argument("--torch-control", action="store_true",
+                        help="also time PyTorch on one thread (torch1_epoch_s, ratio_torch1): nndl chooses "
+                             "its own BLAS threads, so compare it with PyTorch both ways")
     parser.add_argument("--profile", action="store_true",
                         help="also print milliseconds per mini-batch in each nndl layer (forward, backward)")
     parser.add_argument("--worker", choices=["nndl", "torch", "profile"], help=argparse.SUPPRESS)
@@ -211,11 +215,13 @@ def main(argv=None) -> int:
                       "gflops": round(matmul_peak(args.threads), 1), "loadavg": os.getloadavg()[0]}), flush=True)
     scale = 50000 / args.images
     for batch_size in batch_sizes:
-        nndl_runs, torch_runs = [], []
+        nndl_runs, torch_runs, torch1_runs = [], [], []
         for _ in range(args.repeat):
             nndl_runs.append(_worker("nndl", args.images, batch_size, args.threads, args.epochs, args.workers))
             if not args.no_torch:
                 torch_runs.append(_worker("torch", args.images, batch_size, args.threads, args.epochs))
+            if args.torch_control:
+                torch1_runs.append(_worker("torch", args.images, batch_size, 1, args.epochs))
         best = min(nndl_runs, key=lambda r: r["seconds"])
         row = {"case": "ch6-conv2-relu", "batch_size": batch_size, "images": args.images,
                "nndl_workers": best["workers"], "nndl_epoch_s": round(best["seconds"], 2)}
@@ -223,6 +229,9 @@ def main(argv=None) -> int:
             best_torch = min(torch_runs, key=lambda r: r["seconds"])
             t = best_torch["seconds"]
             row.update(torch_epoch_s=round(t, 2), ratio=round(best["seconds"] / t, 3))
+        if torch1_runs:
+            t1 = min(r["seconds"] for r in torch1_runs)
+            row.update(torch1_epoch_s=round(t1, 2), ratio_torch1=round(best["seconds"] / t1, 3))
         if args.images != 50000:
             row["nndl_epoch_s_50k"] = round(best["seconds"] * scale, 1)
             if torch_runs:

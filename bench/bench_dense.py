@@ -8,7 +8,9 @@ Cases (50,000 MNIST training images, float32, up to 2 threads each):
 
 Each (framework, case) runs in a fresh subprocess, so its peak memory is its own.
 Prints one JSON line per case: case, batch_size, nndl_epoch_s, torch_epoch_s, ratio
-(nndl / PyTorch), nndl_peak_mb, torch_peak_mb.  ``--busy`` keeps the other core busy
+(nndl / PyTorch on 2 threads), torch1_epoch_s and ratio_torch1 (PyTorch on one thread:
+nndl picks one BLAS thread for these small products, so this is the like-for-like
+control), nndl_peak_mb, torch_peak_mb.  ``--busy`` keeps the other core busy
 with a spinning process while measuring (the BLAS-threading trap).
 
     python bench/bench_dense.py              # all cases
@@ -65,10 +67,10 @@ def run_nndl(case, x, y, epochs):
     return min(times), net.accuracy(x[-5000:], y[-5000:])
 
 
-def run_torch(case, x, y, epochs):
+def run_torch(case, x, y, epochs, threads=2):
     import torch
 
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     torch.manual_seed(0)
     sizes = case["sizes"]
     layers = []
@@ -107,8 +109,10 @@ def run_torch(case, x, y, epochs):
 def worker(args) -> None:
     case = CASES[args.case]
     x, y = load_training_images(args.images)
-    fn = run_nndl if args.worker == "nndl" else run_torch
-    seconds, acc = fn(case, x, y, args.epochs)
+    if args.worker == "nndl":
+        seconds, acc = run_nndl(case, x, y, args.epochs)
+    else:
+        seconds, acc = run_torch(case, x, y, args.epochs, args.torch_threads)
     print(json.dumps({"seconds": seconds, "accuracy": acc, "peak_mb": peak_mb()}))
 
 
@@ -120,6 +124,7 @@ def main() -> None:
     p.add_argument("--busy", action="store_true", help="keep the other core busy while measuring")
     p.add_argument("--worker", choices=["nndl", "torch"], help=argparse.SUPPRESS)
     p.add_argument("--case", help=argparse.SUPPRESS)
+    p.add_argument("--torch-threads", type=int, default=2, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
         return worker(args)
@@ -129,11 +134,11 @@ def main() -> None:
     try:
         for name in args.cases.split(","):
             result = {}
-            for fw in ("nndl", "torch"):
+            for key, fw, threads in (("nndl", "nndl", 2), ("torch", "torch", 2), ("torch1", "torch", 1)):
                 out = subprocess.run([sys.executable, __file__, "--worker", fw, "--case", name, "--images",
-                                      str(args.images), "--epochs", str(args.epochs)],
-                                     check=True, capture_output=True, text=True).stdout
-                result[fw] = json.loads(out.strip().splitlines()[-1])
+                                      str(args.images), "--epochs", str(args.epochs), "--torch-threads",
+                                      str(threads)], check=True, capture_output=True, text=True).stdout
+                result[key] = json.loads(out.strip().splitlines()[-1])
             case = CASES[name]
             print(json.dumps({
                 "case": name, "layers": case["sizes"], "cost": case["cost"], "batch_size": case["batch"],
@@ -141,6 +146,8 @@ def main() -> None:
                 "nndl_epoch_s": round(result["nndl"]["seconds"], 3),
                 "torch_epoch_s": round(result["torch"]["seconds"], 3),
                 "ratio": round(result["nndl"]["seconds"] / result["torch"]["seconds"], 3),
+                "torch1_epoch_s": round(result["torch1"]["seconds"], 3),
+                "ratio_torch1": round(result["nndl"]["seconds"] / result["torch1"]["seconds"], 3),
                 "nndl_peak_mb": round(result["nndl"]["peak_mb"], 1),
                 "torch_peak_mb": round(result["torch"]["peak_mb"], 1),
                 "nndl_accuracy_last5k": round(result["nndl"]["accuracy"], 4),

@@ -230,7 +230,7 @@ class Lookup(Layer):
         return self.E.value[x].reshape(len(x), -1)
 
     def backward(self, grad):
-        ids = self.saved().ids
+        ids = self.saved()["ids"]
         g = np.zeros_like(self.E.value)
         np.add.at(g, ids.reshape(-1), grad.reshape(-1, self.width))   # scatter-add
         self.E.add_grad(g)
@@ -278,7 +278,7 @@ def test_a_layer_from_a_test_file_reaches_the_command_line(iris_csv, tmp_path, c
             return x * self.s.value
 
         def backward(self, grad):
-            self.s.add_grad((grad * self.saved().x).sum(axis=0))
+            self.s.add_grad((grad * self.saved()["x"]).sum(axis=0))
             return grad * self.s.value
 
     out = tmp_path / "scaled.npz"

@@ -28,5 +28,9 @@ class ArrayBatches:
         return len(self.x)
 
     def batch(self, idx, rng=None):
-        """Examples ``idx`` as (inputs, targets); a gather of m rows, not a copy of the set."""
-        return self.x[idx], None if self.y is None else self.y[idx]
+        """Examples ``idx`` as (inputs, targets); a gather of m rows, not a copy of the set.
+
+        (``take`` gathers the same rows as ``x[idx]`` with less overhead per call, which
+        shows at mini-batches of 10.)
+        """
+        return self.x.take(idx, axis=0), None if self.y is None else self.y.take(idx, axis=0)

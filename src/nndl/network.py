@@ -85,6 +85,7 @@ class Network(Layer):
         self.num_classes = int(numpy.prod(self.output_shape))
         self._eye = xp.eye(self.num_classes, dtype=self.dtype)
         self._params = _unique(p for layer in self.layers for p in layer.params)
+        self._leaves = [layer for _, layer in self.leaves()]
         # Stored with the model by nndl.io: the input preprocessing (applied by the command line
         # before predicting), a regressor's target scaling, the names of the classes.
         self.preprocessor = None
@@ -184,10 +185,11 @@ class Network(Layer):
         """Start a new step: every gradient back to none, and forward passes not backpropagated forgotten."""
         for p in self._params:
             p.grad = None
-        self.forget()
+        for layer in self._leaves:
+            layer._tape.clear()
 
     def forget(self) -> None:
-        for layer in self.layers:
+        for layer in self._leaves:
             layer.forget()
 
     # -- passes ---------------------------------------------------------------------------
@@ -229,7 +231,7 @@ class Network(Layer):
         scale = 1.0 / len(x)
         if hasattr(out, "backward_delta"):
             kept = out.peek()
-            grad = out.backward_delta(self.cost.delta(kept.z, kept.a, y, out.activation) * scale)    # BP1
+            grad = out.backward_delta(self.cost.delta(kept["z"], kept["a"], y, out.activation) * scale)    # BP1
         else:
             grad = out.backward(self.cost.derivative(a, y) * scale)
         self._backward(grad, len(self.layers) - 1, False)

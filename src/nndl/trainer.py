@@ -200,17 +200,18 @@ class Trainer:
         self.batches_per_epoch = n_batches
         for hook in hooks["on_epoch_begin"]:
             hook(self.epoch + 1)
+        begin, end = hooks["on_batch_begin"], hooks["on_batch_end"]
         start = time.perf_counter()
         sums: dict = {}
         for k in range(n_batches):
-            for hook in hooks["on_batch_begin"]:
+            for hook in begin:
                 hook(k)
             x, y = source.batch(order[k * m:(k + 1) * m if k < n_batches - 1 else n], self.rng)
             logs = model.train_step(x, y)
             size = self.last_batch_size = len(x)
             for key, value in logs.items():
                 sums[key] = sums.get(key, 0.0) + value * size
-            for hook in hooks["on_batch_end"]:
+            for hook in end:
                 hook(k, logs)
         self.epoch += 1
         record = {"epoch": self.epoch}

@@ -16,7 +16,7 @@ import math
 
 import numpy
 
-from nndl.backend import to_numpy
+from nndl.backend import to_numpy, xp
 from nndl.callbacks.base import Callback
 from nndl.layers import no_grad
 
@@ -42,7 +42,7 @@ class GradientNorms(Callback):
     def on_batch_end(self, step, logs):
         if step % self.every:
             return
-        self.sums += [math.sqrt(sum(float((p.grad * p.grad).sum()) for p in layer.params if p.grad is not None))
+        self.sums += [math.sqrt(sum(float(xp.vdot(p.grad, p.grad)) for p in layer.params if p.grad is not None))
                       for _, layer in self.layers]
         self.count += 1
 

@@ -30,7 +30,7 @@ class ActivationLayer(Layer):
         kept = self.saved()
         if not self.needs_input_grad:
             return None
-        return self.activation.backward(kept.z, kept.a, grad)
+        return self.activation.backward(kept["z"], kept["a"], grad)
 
     def backward_delta(self, delta):
         """Given δ = ∂C/∂x (the cost's output error, when this is the output layer): hand it down."""

@@ -49,10 +49,8 @@ default; inference (``Network.predict``, evaluation) runs inside :func:`no_grad`
 """
 from __future__ import annotations
 
-import contextlib
 import inspect
 import threading
-from types import SimpleNamespace
 
 from nndl.backend import FLOAT, xp
 from nndl.errors import NndlError
@@ -74,23 +72,28 @@ def register_layer(cls):
 
 
 # --------------------------------------------------------------------------- recording
-_mode = threading.local()
+class _Mode(threading.local):
+    """Whether forward passes keep what backward needs, per thread (on unless in :func:`no_grad`)."""
+
+    record = True
+
+
+_mode = _Mode()
 
 
 def recording() -> bool:
     """True unless inside :func:`no_grad` (in this thread)."""
-    return getattr(_mode, "record", True)
+    return _mode.record
 
 
-@contextlib.contextmanager
-def no_grad():
-    """Forward passes inside this block keep nothing for backward (inference)."""
-    before = recording()
-    _mode.record = False
-    try:
-        yield
-    finally:
-        _mode.record = before
+class no_grad:
+    """``with no_grad():`` — forward passes inside the block keep nothing for backward (inference)."""
+
+    def __enter__(self):
+        self.before, _mode.record = _mode.record, False
+
+    def __exit__(self, *exc):
+        _mode.record = self.before
 
 
 # --------------------------------------------------------------------------- parameters
@@ -190,25 +193,28 @@ class Layer:
     # -- what a forward pass keeps for its backward -------------------------------------
     def save(self, **arrays) -> None:
         """Keep ``arrays`` for the backward pass of this forward pass (unless in :func:`no_grad`)."""
-        if not recording():
+        if not _mode.record:
             return
         if len(self._tape) >= MAX_PENDING_PASSES:
             raise NndlError(f"{self.name}: {len(self._tape)} forward passes wait for their backward; for "
                             f"inference use Network.predict or feedforward (or nndl.layers.no_grad)")
-        self._tape.append(SimpleNamespace(**arrays))
+        self._tape.append(arrays)
 
-    def saved(self):
-        """What the latest forward pass not yet backpropagated kept (and forget it)."""
-        kept = self.peek()
-        self._tape.pop()
-        return kept
+    def saved(self) -> dict:
+        """What the latest forward pass not yet backpropagated kept, name → array (and forget it)."""
+        if not self._tape:
+            self._no_pass()
+        return self._tape.pop()
 
-    def peek(self):
+    def peek(self) -> dict:
         """What the latest forward pass kept, without forgetting it."""
         if not self._tape:
-            raise NndlError(f"{self.name}: backward without a forward pass to match (a forward pass to "
-                            f"backpropagate runs outside no_grad)")
+            self._no_pass()
         return self._tape[-1]
+
+    def _no_pass(self):
+        raise NndlError(f"{self.name}: backward without a forward pass to match (a forward pass to "
+                        f"backpropagate runs outside no_grad)")
 
     @property
     def pending(self) -> int:

@@ -144,9 +144,9 @@ class BatchNorm(Layer):
         """∂C/∂β = Σ dy, ∂C/∂γ = Σ dy·x̂, ∂C/∂x = (γ/(m s))(m dy − Σ dy − x̂ Σ dy·x̂)."""
         shape = self.stat_shape
         kept = self.saved()
-        if not kept.batch_stats:
+        if not kept["batch_stats"]:
             return self._backward_inference(grad, kept)
-        xhat = kept.xhat
+        xhat = kept["xhat"]
         dbeta = grad.sum(axis=self.axes)
         dgamma = (grad * xhat).sum(axis=self.axes)
         self.beta.add_grad(dbeta)
@@ -157,14 +157,14 @@ class BatchNorm(Layer):
         dx = grad * m
         dx -= dbeta.reshape(shape)
         dx -= xhat * dgamma.reshape(shape)
-        dx *= (self.gamma.value * kept.inv_std * (1.0 / m)).reshape(shape)
+        dx *= (self.gamma.value * kept["inv_std"] * (1.0 / m)).reshape(shape)
         return dx
 
     def _backward_inference(self, grad, kept):
         """After an inference forward y = γ(x − μ_run)/s_run + β the statistics are constants."""
         shape = self.stat_shape
-        inv_std = kept.inv_std.reshape(shape)
-        xhat = (kept.x - self.running_mean.reshape(shape)) * inv_std
+        inv_std = kept["inv_std"].reshape(shape)
+        xhat = (kept["x"] - self.running_mean.reshape(shape)) * inv_std
         self.beta.add_grad(grad.sum(axis=self.axes))
         self.gamma.add_grad((grad * xhat).sum(axis=self.axes))
         if not self.needs_input_grad:

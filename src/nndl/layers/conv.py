@@ -341,7 +341,7 @@ class Conv2D(Layer):
     def backward(self, grad_a):
         """δ = ∂C/∂a ⊙ σ'(z), then :meth:`backward_delta`."""
         kept = self.peek()
-        return self.backward_delta(self.activation.backward(kept.z, kept.a, self._rows(grad_a)))
+        return self.backward_delta(self.activation.backward(kept["z"], kept["a"], self._rows(grad_a)))
 
     def backward_delta(self, delta):
         """Given δ = ∂C/∂z (as rows, or (N, F, Ho, Wo)): ∂C/∂W, ∂C/∂b into the parameters; returns ∂C/∂x.
@@ -352,11 +352,11 @@ class Conv2D(Layer):
         if delta.ndim == 4:
             delta = self._rows(delta)
         kept = self.saved()
-        xpad = kept.xpad
+        xpad = kept["xpad"]
         n, rows = len(xpad), self.output_shape[1] * self.output_shape[2]
         gw = None
         for lo, hi in self._blocks(n, xpad.dtype):
-            cols = kept.cols if kept.cols is not None else self._cols(xpad[lo:hi])
+            cols = kept["cols"] if kept["cols"] is not None else self._cols(xpad[lo:hi])
             d = delta[lo * rows:hi * rows]
             part = cols.T @ d if self.channels_first else d.T @ cols      # (K [+ 1], F) or (F, K [+ 1])
             if gw is None:

@@ -99,11 +99,11 @@ class Dense(Layer):
     def backward(self, grad_a):
         """BP2's Hadamard product δˡ = ∂C/∂aˡ ⊙ σ'(zˡ), then :meth:`backward_delta`."""
         kept = self.peek()
-        return self.backward_delta(self.activation.backward(kept.z, kept.a, grad_a))
+        return self.backward_delta(self.activation.backward(kept["z"], kept["a"], grad_a))
 
     def backward_delta(self, delta):
         """Given δˡ = ∂C/∂zˡ: BP3 and BP4 into the parameters; returns δˡ Wˡ for the layer below."""
-        x = self.saved().x
+        x = self.saved()["x"]
         self.W.add_grad(delta.T @ x)                        # BP4: ∂C/∂W = δᵀ aˡ⁻¹
         if self.use_bias:
             self.b.add_grad(delta.sum(axis=0))              # BP3: ∂C/∂b = Σ_x δ

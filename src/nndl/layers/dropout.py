@@ -51,7 +51,7 @@ class Dropout(Layer):
         return x * self.mask
 
     def backward(self, grad):
-        mask = self.saved().mask
+        mask = self.saved()["mask"]
         if not self.needs_input_grad:
             return None
         return grad if mask is None else grad * mask

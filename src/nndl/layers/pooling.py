@@ -180,7 +180,7 @@ class Pool2D(Layer):
         kept = self.saved()
         if not self.needs_input_grad:
             return None
-        x, pooled_rows, a, (kh, kw) = kept.x, kept.pooled_rows, kept.a, self.size
+        x, pooled_rows, a, (kh, kw) = kept["x"], kept["pooled_rows"], kept["a"], self.size
         dx = xp.empty_like(x) if self.covers else xp.zeros_like(x)    # keeps the layout of x
         if self.tiles:
             grad_rows = self._scratch_like("grad_rows", pooled_rows)

@@ -72,11 +72,11 @@ class TiedDense(Layer):
 
     def backward(self, grad_a):
         kept = self.peek()
-        return self.backward_delta(self.activation.backward(kept.z, kept.a, grad_a))
+        return self.backward_delta(self.activation.backward(kept["z"], kept["a"], grad_a))
 
     def backward_delta(self, delta):
         """Given δ = ∂C/∂z: ∂C/∂W += xᵀ δ (into the shared W), ∂C/∂b = Σ δ; returns δ Wᵀ."""
-        x = self.saved().x
+        x = self.saved()["x"]
         self.W.add_grad(x.T @ delta)
         if self.use_bias:
             self.b.add_grad(delta.sum(axis=0))

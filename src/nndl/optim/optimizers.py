@@ -103,10 +103,11 @@ class Optimizer:
         if self.clip_norm is not None:
             self.clip_gradients(params)
         self.t += 1
+        states = self.state
         for p in params:
-            state = self.state.get(p)
+            state = states.get(p)
             if state is None:
-                state = self.state[p] = {}
+                state = states[p] = {}
             self.update(p, p.grad, state)
 
     def update(self, p, grad, state: dict) -> None:
