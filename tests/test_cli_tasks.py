@@ -18,9 +18,9 @@ def _json_lines(result):
     return [json.loads(line) for line in result.stdout.splitlines()]
 
 
-def test_diabetes_regression_reports_r2(data_root, tmp_path):
+def test_diabetes_regression_reports_r2(data_file, tmp_path):
     out = tmp_path / "diabetes.npz"
-    r = nndl("train", "--data", data_root / "diabetes" / "diabetes.csv", "--epochs", "30", "--json", "--out", out)
+    r = nndl("train", "--data", data_file("diabetes/diabetes.csv"), "--epochs", "30", "--json", "--out", out)
     lines = _json_lines(r)
     final = lines[-1]
     assert {"test_mse", "test_mae", "test_r2"} <= set(final) and final["test_r2"] > 0.2
@@ -32,9 +32,9 @@ def test_diabetes_regression_reports_r2(data_root, tmp_path):
     assert again["r2"] == pytest.approx(final["test_r2"]) and again["mae"] > 10   # in the target's units
 
 
-def test_breast_cancer_with_one_sigmoid_output(data_root, tmp_path):
+def test_breast_cancer_with_one_sigmoid_output(data_file, tmp_path):
     out = tmp_path / "cancer.npz"
-    r = nndl("train", "--data", data_root / "breast-cancer" / "breast_cancer.csv", "--epochs", "10", "--out", out)
+    r = nndl("train", "--data", data_file("breast-cancer/breast_cancer.csv"), "--epochs", "10", "--out", out)
     assert r.returncode == 0, r.stderr
     assert "two distinct values: task binary" in r.stderr            # the inference, said in one line
     net = io.load(out)

@@ -1,9 +1,9 @@
 """The array backend: one handle, ``xp``, that all array code in nndl goes through.
 
-``xp`` is NumPy unless the environment variable ``NNDL_BACKEND=cupy`` is set before
-nndl is imported, in which case it is CuPy (same API, arrays on the GPU).  Library
-code writes ``xp.exp(z)``, never ``numpy.exp(z)``, so a GPU backend drops in without
-touching the mathematics.  Data loading, saving and plotting work on host (NumPy)
+``xp`` is NumPy.  Library code writes ``xp.exp(z)``, never ``numpy.exp(z)``, so that
+another array library with NumPy's API can stand in without touching the mathematics.
+``NNDL_BACKEND=cupy`` selects CuPy, but that has never been run on a GPU and is known
+not to work yet (the conv layer's ``as_strided(..., writeable=False)`` is NumPy's own).  Data loading, saving and plotting work on host (NumPy)
 arrays and convert with :func:`to_device` / :func:`to_numpy` at the boundary.
 
 BLAS threads
