@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from nndl.callbacks import EarlyStopping, GradientNorms, LambdaCallback
+from nndl.callbacks import DivergenceGuard, EarlyStopping, GradientNorms, LambdaCallback
 from nndl.errors import NndlError
 from nndl.layers import Dense
 from nndl.models import Classifier
@@ -101,6 +101,60 @@ def test_nan_cost_stops_training_with_advice():
     net = Network.from_sizes([4, 30, 3], activation="linear", cost="quadratic", seed=0)
     with pytest.raises(TrainingDiverged, match="smaller learning rate"):
         _fit(net, (x, y), 5, SGD(100.0))
+
+
+def _blobs(n=600, seed=0):
+    """Three well separated classes in 4 dimensions (a healthy run learns them in an epoch)."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, n)
+    x = rng.standard_normal((n, 4)).astype(np.float32) + 3 * np.eye(3, 4, dtype=np.float32)[y]
+    return x, y
+
+
+def test_divergence_guard_stops_a_cost_far_above_the_untrained_networks():
+    """Sigmoid outputs saturated by a huge η: the cost stays finite (NaNGuard is silent) but far above C₀."""
+    x, y = _blobs()
+    net = Network.from_sizes([4, 30, 3], seed=0)
+    with pytest.raises(TrainingDiverged, match=r"above 2× the untrained network's .* in epochs 1-3; .*eta=1000"):
+        _fit(net, (x, y), 10, SGD(1000.0), callbacks=[DivergenceGuard()])
+
+
+def test_divergence_guard_stops_accuracy_at_chance_with_blown_up_weights():
+    """The quadratic cost with every output stuck at 0: the cost is below C₀, the accuracy at chance."""
+    x, y = _blobs(3000)
+    net = Network.from_sizes([4, 30, 3], cost="quadratic", seed=0)
+    guard = DivergenceGuard(factor=1e9)             # only the chance-level sign can fire
+    with pytest.raises(TrainingDiverged, match="at chance level .* while the weights grew"):
+        _fit(net, (x, y), 10, SGD(1000.0), validation=(x[:500], y[:500]), callbacks=[guard])
+
+
+def test_divergence_guard_stops_a_short_run_whose_every_epoch_diverged():
+    x, y = _blobs()
+    with pytest.raises(TrainingDiverged, match="in epoch 1;"):
+        _fit(Network.from_sizes([4, 30, 3], seed=0), (x, y), 1, SGD(1000.0), callbacks=[DivergenceGuard()])
+
+
+@pytest.mark.parametrize("layers, eta, at_chance", [([4, 30, 3], 0.5, False), ([4, 30, 30, 30, 30, 3], 0.001, True)])
+def test_divergence_guard_is_silent_on_healthy_and_on_slow_runs(layers, eta, at_chance):
+    """A healthy run, and a deep sigmoid net that barely moves: at chance, but with its weights as they were."""
+    x, y = _blobs(3000)
+    guard = DivergenceGuard(patience=1)
+    history = _fit(Network.from_sizes(layers, seed=0), (x, y), 3, SGD(eta), validation=(x[:500], y[:500]),
+                   callbacks=[guard])
+    assert len(history) == 3 and guard.diverged == 0
+    assert history["training_cost"][-1] < guard.initial_cost
+    assert (max(history["validation_accuracy"]) <= guard.chance + guard.margin) == at_chance
+
+
+def test_divergence_guard_keeps_the_untrained_cost_across_a_resume():
+    x, y = _blobs()
+    first = DivergenceGuard()
+    _fit(Network.from_sizes([4, 30, 3], seed=0), (x, y), 1, SGD(0.5), callbacks=[first])
+    second = DivergenceGuard()
+    second.load_state(first.state())
+    trained = Network.from_sizes([4, 30, 3], seed=0)
+    _fit(trained, (x, y), 1, SGD(0.5), callbacks=[second])
+    assert second.initial_cost == first.initial_cost and second.initial_norm == first.initial_norm
 
 
 @pytest.mark.parametrize("bad, message", [

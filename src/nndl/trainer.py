@@ -91,6 +91,8 @@ class Trainer:
         self.running: list = []          # the callbacks of the fit under way, the trainer's own included
         self.stop_reason = None
         self.training_arrays = self.validation_data = None
+        self.source = None               # what the fit under way draws its mini-batches from
+        self.batches_per_epoch = None    # mini-batch steps per epoch of the fit under way
 
     # -- the loop -------------------------------------------------------------------------
     def fit(self, model, training_data, epochs: int, validation_data=None, test_data=None) -> History:
@@ -110,7 +112,9 @@ class Trainer:
         self.validation_data = self.checked(validation_data, "validation data")
         test = self.checked(test_data, "test data")
         self.check_workers(model.network)
+        self.source = source
         n = len(source)
+        self.batches_per_epoch = self._batches_per_epoch(n)
         model.begin(n)
         if self.rng is None:
             self.rng = numpy.random.default_rng(model.seed if self.seed is None else self.seed)
@@ -191,13 +195,19 @@ class Trainer:
             return []
         return ([ProgressBar()] if sys.stderr.isatty() else []) + [PrintEpochs()]
 
+    def _batches_per_epoch(self, n: int) -> int:
+        """Mini-batches in an epoch of ``n`` examples.
+
+        A last mini-batch of a single example is merged into the one before it (batch
+        statistics need at least two examples); otherwise the last batch is just smaller.
+        """
+        m = self.batch_size
+        return max(1, n // m) if n % m == 1 and m > 1 else (n + m - 1) // m
+
     def _train_epoch(self, source, n, hooks) -> dict:
         model, m = self.model, self.batch_size
         order = to_device(self.rng.permutation(n))
-        # A last mini-batch of a single example is merged into the one before it (batch
-        # statistics need at least two examples); otherwise the last batch is just smaller.
-        n_batches = max(1, n // m) if n % m == 1 and m > 1 else (n + m - 1) // m
-        self.batches_per_epoch = n_batches
+        n_batches = self.batches_per_epoch
         for hook in hooks["on_epoch_begin"]:
             hook(self.epoch + 1)
         begin, end = hooks["on_batch_begin"], hooks["on_batch_end"]

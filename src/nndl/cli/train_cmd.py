@@ -314,8 +314,9 @@ def monitored(s: dict, model) -> str:
 
 def build_trainer(s: dict, model, quiet: bool, callbacks=(), splits=None) -> Trainer:
     """The trainer of the settings, with its callbacks in order: monitoring, the best weights and
-    early stopping, the schedule, gradient norms, then ``callbacks`` (JSON lines, checkpoints)."""
-    from nndl.callbacks import EarlyStopping, Evaluate, GradientNorms, LearningRateSchedule
+    early stopping, the schedule, gradient norms, the divergence guard, then ``callbacks`` (JSON
+    lines, checkpoints: a diverged epoch is neither printed nor checkpointed)."""
+    from nndl.callbacks import DivergenceGuard, EarlyStopping, Evaluate, GradientNorms, LearningRateSchedule
     from nndl.optim import SCHEDULES
 
     before = []
@@ -330,7 +331,7 @@ def build_trainer(s: dict, model, quiet: bool, callbacks=(), splits=None) -> Tra
     if s["schedule"]:
         schedule = make_from_registry(SCHEDULES, s["schedule"], "schedule")
         before.append(LearningRateSchedule(schedule, monitor=monitored(s, model)))
-    before.append(GradientNorms())
+    before += [GradientNorms(), DivergenceGuard()]
     threads, workers = _count(s["threads"], "--threads"), _count(s["workers"], "--workers")
     return Trainer(s["batch_size"], before + list(callbacks), seed=s["seed"], threads=threads, workers=workers,
                    verbose=not quiet)
