@@ -2,9 +2,14 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
+import tempfile
+from pathlib import Path
 
+from nndl.errors import NndlError
 from nndl.registry import create_from_text
+
 
 def make_from_registry(registry: dict, text: str, what: str):
     """Instantiate ``registry[name](*args, **kwargs)`` from ``"name(args)"``; one-line errors on bad input."""
@@ -27,3 +32,27 @@ def _json_default(o):
 def info(message: str) -> None:
     """A human-readable line on stderr (stdout is kept for results and JSON)."""
     print(message, file=sys.stderr, flush=True)
+
+
+def check_writable(path, option: str) -> Path:
+    """``path`` (of command-line ``option``) as a Path, if a file can be written there; else a one-line
+    NndlError — before any work is done.
+
+    Checked by creating and removing an empty temporary file in its folder, as the atomic write
+    (:func:`nndl.files.atomic_write`) will: that is what permissions, read-only file systems and
+    full quotas actually allow.
+    """
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise NndlError(f"{option} {path}: is a folder; name a file in it, like {path / 'model.npz'}")
+    folder = path.parent
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        raise NndlError(f"{option} {path}: the folder {folder} {what}")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".check")
+    except OSError as exc:
+        raise NndlError(f"{option} {path}: cannot write in {folder} ({exc.strerror or exc})") from None
+    os.close(fd)
+    os.unlink(tmp)
+    return path

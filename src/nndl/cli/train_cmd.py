@@ -18,7 +18,7 @@ import time
 import numpy
 
 from nndl import io
-from nndl.cli.common import info, make_from_registry, print_json
+from nndl.cli.common import check_writable, info, make_from_registry, print_json
 from nndl.costs import get_cost
 from nndl.errors import NndlError
 from nndl.models import model_for_task
@@ -379,6 +379,7 @@ def run(args) -> int:
     else:
         s = resolve_settings(args)
         _check_settings(s)
+    check_outputs(args)
     splits, preprocessor = load_splits(s)
     if splits.note and not quiet and not args.resume:
         info(splits.note)
@@ -419,6 +420,16 @@ def run(args) -> int:
         _report(final, model)
         info(f"saved {args.out}")
     return 0
+
+
+def check_outputs(args) -> None:
+    """One line, before any data are read, if ``--out`` or ``--checkpoint`` cannot be written."""
+    out = check_writable(args.out, "--out")
+    if args.checkpoint:
+        checkpoint = check_writable(args.checkpoint, "--checkpoint")
+        if checkpoint.resolve() == out.resolve():
+            raise NndlError(f"--checkpoint {checkpoint} and --out name the same file; the model would "
+                            f"overwrite the checkpoint to resume from")
 
 
 def _report(final: dict, model) -> None:
