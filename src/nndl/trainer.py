@@ -67,7 +67,7 @@ class Trainer:
         ``"auto"``: as many parts as BLAS threads for a network that gains from it (a
         conv net without batch normalization) with at least 8 examples per part.
     verbose : bool
-        One line per epoch on stderr, and a progress bar when stderr is a terminal.
+        One line per epoch on stdout, and a progress bar on stderr when that is a terminal.
     """
 
     def __init__(self, batch_size: int = 10, callbacks=(), seed=None, threads="auto", workers="auto",

@@ -35,13 +35,14 @@ class ProgressBar(Callback):
 
 
 class PrintEpochs(Callback):
-    """One line per epoch: η, the training cost, accuracies or other figures measured, seconds."""
+    """One line per epoch on stdout (or ``file``): η, the training cost, accuracies or other figures
+    measured, seconds."""
 
     def __init__(self, file=None):
         self.file = file
 
     def on_epoch_end(self, epoch, record):
-        print(epoch_line(record), file=self.file or sys.stderr, flush=True)
+        print(epoch_line(record), file=self.file or sys.stdout, flush=True)
 
 
 def epoch_line(record: dict) -> str:

@@ -29,8 +29,13 @@ def _json_default(o):
     raise TypeError(f"not JSON-serializable: {type(o).__name__}")
 
 
+def say(message: str) -> None:
+    """A line of the command's human-readable output, on stdout (``nndl train > log.txt`` keeps it)."""
+    print(message, flush=True)
+
+
 def info(message: str) -> None:
-    """A human-readable line on stderr (stdout is kept for results and JSON)."""
+    """A diagnostic line on stderr: a note or a warning beside the output, never instead of it."""
     print(message, file=sys.stderr, flush=True)
 
 

@@ -18,7 +18,7 @@ import time
 import numpy
 
 from nndl import io
-from nndl.cli.common import check_writable, info, make_from_registry, print_json
+from nndl.cli.common import check_writable, info, make_from_registry, print_json, say
 from nndl.costs import get_cost
 from nndl.errors import NndlError
 from nndl.models import model_for_task
@@ -404,22 +404,29 @@ def run(args) -> int:
     trainer.check_workers(network)
     if args.resume:
         io.restore(trainer, model, state)
+    source = training_source(s, splits.train, network)
     if not quiet:
-        info(f"training on {len(splits.train)} examples of {splits.train.name} ({s['task']}); validation "
-             f"{len(splits.validation) if splits.validation else 0}, test {len(splits.test) if splits.test else 0}")
-        info(network.summary())
+        say(_data_line(s, splits, source))
+        say(network.summary())
     start = time.perf_counter()
-    history = trainer.fit(model, training_source(s, splits.train, network), s["epochs"],
-                          validation_data=splits.validation, test_data=splits.test)
+    history = trainer.fit(model, source, s["epochs"], validation_data=splits.validation, test_data=splits.test)
     final = dict(history.final, seconds_total=time.perf_counter() - start, model=str(args.out))
     metadata.update({k: v for k, v in final.items() if k != "model"})
     io.save(network, args.out, metadata)
     if args.json:
         print_json(dict(final, final=True))
     else:
-        _report(final, model)
-        info(f"saved {args.out}")
+        _report(final)
+        say(f"saved {args.out}")
     return 0
+
+
+def _data_line(s: dict, splits, source) -> str:
+    """``training on 50000 examples of mnist (training) (classification); validation 10000, test 10000``:
+    the examples an epoch goes through (5× the images with ``--expand``)."""
+    expanded = f" ({len(splits.train)} images and their one-pixel shifts)" if s["expand"] else ""
+    return (f"training on {len(source)} examples{expanded} of {splits.train.name} ({s['task']}); validation "
+            f"{len(splits.validation) if splits.validation else 0}, test {len(splits.test) if splits.test else 0}")
 
 
 def check_outputs(args) -> None:
@@ -432,15 +439,20 @@ def check_outputs(args) -> None:
                             f"overwrite the checkpoint to resume from")
 
 
-def _report(final: dict, model) -> None:
-    """The test figures in a line, with the epoch whose weights were kept."""
-    figures = [_figure(k[5:], v) for k, v in final.items() if k.startswith("test_") and k != "test_cost"]
-    if not figures:
-        return
+def _report(final: dict) -> None:
+    """Why training stopped if it stopped early, then the test figures, with the epoch whose weights
+    were kept."""
     best = [k for k in final if k.startswith("best_") and k != "best_epoch"]
-    kept = (f" (weights of epoch {final['best_epoch']}, best {_figure(best[0][5:], final[best[0]])})"
-            if "best_epoch" in final and best else "")
-    info("test " + ", ".join(figures) + kept)
+    epoch = final.get("best_epoch") if best else None
+    reason = final.get("stop_reason", "epochs")
+    if reason != "epochs":
+        kept = f"the weights of epoch {epoch} (best {_figure(best[0][5:], final[best[0]])})" if epoch else \
+            "the last weights"
+        say(f"stopped early: {reason}; kept {kept}")
+    figures = [_figure(k[5:], v) for k, v in final.items() if k.startswith("test_") and k != "test_cost"]
+    if figures:
+        kept = f" (weights of epoch {epoch}, best {_figure(best[0][5:], final[best[0]])})" if epoch else ""
+        say("test " + ", ".join(figures) + kept)
 
 
 def _figure(name: str, value: float) -> str:
