@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-from test_cli import nndl
+from test_cli import REPO, nndl
+
+from nndl import io
 
 GOOD = b"the last good model"
 
@@ -68,3 +73,93 @@ def test_out_and_checkpoint_must_differ(data_root, tmp_path):
     r = nndl("train", "--train-size", "500", "--epochs", "1", "--out", tmp_path / "m.npz",
              "--checkpoint", tmp_path / "m.npz")
     _one_error_line(r, "--checkpoint", "same file")
+
+
+# -- Ctrl-C saves what finished ------------------------------------------------------------------------------
+def _start(*args):
+    """``nndl train ARGS`` running in the background, its output read line by line."""
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"), PYTHONUNBUFFERED="1")
+    # SIGINT back to its default in the child: a test run started in the background (``&``) ignores it,
+    # and Python would then never turn it into KeyboardInterrupt.
+    return subprocess.Popen([sys.executable, "-m", "nndl", "train", *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def _interrupt(proc):
+    """Ctrl-C: SIGINT to the run; its exit status, stdout and stderr."""
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, out, err
+
+
+def test_ctrl_c_saves_the_best_finished_epoch(data_root, tmp_path):
+    out = tmp_path / "m.npz"
+    out.write_bytes(GOOD)
+    proc = _start("--layers", "784,30,10", "--train-size", "2000", "--epochs", "100000", "--json", "--out", out)
+    seen = [json.loads(proc.stdout.readline()) for _ in range(2)]      # two epochs finished
+    status, rest, err = _interrupt(proc)
+    assert status == 130, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "interrupted" in lines[0] and str(out) in lines[0] and "saved" in lines[0], err
+    final = json.loads(rest.strip().splitlines()[-1])
+    assert final["final"] is True and final["stop_reason"] == "interrupted"
+    network = io.load(out)
+    settings = network.metadata
+    assert settings["stop_reason"] == "interrupted" and settings["best_epoch"] >= 1
+    best = max(seen, key=lambda e: e["validation_accuracy"]) if final["epochs"] == 2 else None
+    if best is not None:
+        assert settings["best_epoch"] == best["epoch"]
+    from nndl.data import load_mnist
+
+    validation = load_mnist().validation
+    accuracy = float((network.predict(validation.x) == validation.y).mean())
+    assert accuracy == pytest.approx(settings["best_validation_accuracy"])   # the best epoch's weights
+
+
+def test_ctrl_c_before_the_first_epoch_saves_nothing(data_root, tmp_path):
+    out = tmp_path / "m.npz"
+    out.write_bytes(GOOD)
+    proc = _start("--layers", "784,500,10", "--batch-size", "1", "--epochs", "1", "--out", out)
+    while "training on" not in proc.stdout.readline():          # the data are loaded, the epoch begins
+        pass
+    status, _, err = _interrupt(proc)
+    assert status == 130
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "nothing saved" in lines[0], err
+    assert out.read_bytes() == GOOD
+
+
+# -- human output on stdout, diagnostics on stderr ----------------------------------------------------------
+def test_human_output_goes_to_stdout(data_root, tmp_path):
+    r = nndl("train", "--layers", "784,10,10", "--train-size", "500", "--epochs", "2", "--out", tmp_path / "m.npz")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""
+    text = r.stdout
+    assert "training on 500 examples" in text and "epoch 1, eta" in text and "epoch 2, eta" in text
+    assert "test accuracy" in text and f"saved {tmp_path / 'm.npz'}" in text
+
+
+def test_json_output_is_json_only(data_root, tmp_path):
+    r = nndl("train", "--layers", "784,10,10", "--train-size", "500", "--epochs", "2", "--json",
+             "--out", tmp_path / "m.npz")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    lines = [json.loads(line) for line in r.stdout.splitlines()]
+    assert [line.get("epoch") for line in lines] == [1, 2, None] and lines[-1]["final"] is True
+
+
+def test_early_stopping_says_that_it_stopped(iris_csv, tmp_path):
+    r = nndl("train", "--data", iris_csv, "--layers", "4,10,3", "--epochs", "500", "--early-stop", "3",
+             "--out", tmp_path / "m.npz")
+    assert r.returncode == 0, r.stderr
+    stops = [line for line in r.stdout.splitlines() if line.startswith("stopped early")]
+    assert len(stops) == 1, r.stdout
+    best = io.load(tmp_path / "m.npz").metadata["best_epoch"]
+    assert "no improvement in 3 epochs" in stops[0] and f"the weights of epoch {best} " in stops[0]
+
+
+def test_expand_counts_the_expanded_examples(data_root, tmp_path):
+    r = nndl("train", "--layers", "784,10,10", "--expand", "--train-size", "300", "--epochs", "1",
+             "--out", tmp_path / "m.npz")
+    assert r.returncode == 0, r.stderr
+    assert "training on 1500 examples" in r.stdout, r.stdout

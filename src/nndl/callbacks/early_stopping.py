@@ -48,9 +48,10 @@ class EarlyStopping(Callback):
         if value is None:
             raise NndlError(f"early stopping monitors {self.monitor!r}, which epoch {epoch} did not measure")
         if self.improved(value):
-            self.best, self.best_epoch, self.waited = value, epoch, 0
-            if self.restore_best:
-                self.best_state = self.model.network.get_state()
+            # One statement: a Ctrl-C (nndl train saves the best epoch then) cannot fall between
+            # the new best epoch and its weights.
+            state = self.model.network.get_state() if self.restore_best else None
+            self.best, self.best_epoch, self.waited, self.best_state = value, epoch, 0, state
         else:
             self.waited += 1
         if self.patience is not None and self.waited >= self.patience:

@@ -409,7 +409,10 @@ def run(args) -> int:
         say(_data_line(s, splits, source))
         say(network.summary())
     start = time.perf_counter()
-    history = trainer.fit(model, source, s["epochs"], validation_data=splits.validation, test_data=splits.test)
+    try:
+        history = trainer.fit(model, source, s["epochs"], validation_data=splits.validation, test_data=splits.test)
+    except KeyboardInterrupt:
+        return save_interrupted(args, trainer, metadata, time.perf_counter() - start)
     final = dict(history.final, seconds_total=time.perf_counter() - start, model=str(args.out))
     metadata.update({k: v for k, v in final.items() if k != "model"})
     io.save(network, args.out, metadata)
@@ -419,6 +422,34 @@ def run(args) -> int:
         _report(final)
         say(f"saved {args.out}")
     return 0
+
+
+def save_interrupted(args, trainer, metadata: dict, seconds: float) -> int:
+    """Ctrl-C during training: save the model as a finished run would — with the weights of the best
+    finished epoch — to ``--out`` and say so in one line; exit status 130.  Nothing is written if no
+    epoch finished, or if every finished epoch diverged."""
+    from nndl.callbacks import DivergenceGuard, EarlyStopping
+
+    done = len(trainer.history)
+    early = next((cb for cb in trainer.callbacks if isinstance(cb, EarlyStopping)), None)
+    guard = next((cb for cb in trainer.callbacks if isinstance(cb, DivergenceGuard)), None)
+    if early is None or early.best_state is None:
+        why = "before the first epoch finished" if not done else "with no validation data to pick the weights by"
+        info(f"nndl train: interrupted {why}; nothing saved")
+        return 130
+    if guard is not None and 0 < done <= guard.diverged:
+        info(f"nndl train: interrupted after {done} epoch(s), every one diverged ({guard.reason}); nothing saved")
+        return 130
+    trainer.model.network.set_state(early.best_state)
+    final = {"best_epoch": early.best_epoch, f"best_{early.monitor}": early.best, "stop_reason": "interrupted",
+             "epochs": done, "seconds_total": seconds}
+    metadata.update(final)
+    io.save(trainer.model.network, args.out, metadata)
+    if args.json:
+        print_json(dict(final, model=str(args.out), final=True))
+    info(f"nndl train: interrupted after {done} finished epoch(s); saved the weights of epoch {early.best_epoch} "
+         f"(best {_figure(early.monitor, early.best)}) to {args.out}")
+    return 130
 
 
 def _data_line(s: dict, splits, source) -> str:
