@@ -163,3 +163,42 @@ def test_expand_counts_the_expanded_examples(data_root, tmp_path):
              "--out", tmp_path / "m.npz")
     assert r.returncode == 0, r.stderr
     assert "training on 1500 examples" in r.stdout, r.stdout
+
+
+# -- --resume keeps the run's --out and refuses other settings ----------------------------------------------
+@pytest.fixture(scope="module")
+def checkpointed(tmp_path_factory, data_root):
+    """A two-epoch run with a checkpoint: (folder, checkpoint, the run's --out)."""
+    folder = tmp_path_factory.mktemp("resume")
+    ck, out = folder / "ck.npz", folder / "first.npz"
+    r = nndl("train", "--layers", "784,10,10", "--train-size", "500", "--epochs", "2", "--eta", "0.5", "--quiet",
+             "--checkpoint", ck, "--out", out)
+    assert r.returncode == 0, r.stderr
+    return folder, ck, out
+
+
+def test_resume_writes_the_original_out(checkpointed, tmp_path):
+    folder, ck, out = checkpointed
+    before = out.read_bytes()
+    r = nndl("train", "--resume", ck, "--epochs", "3", "--quiet", cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert not (tmp_path / "model.npz").exists() and out.read_bytes() != before
+    assert io.load(ck).metadata["settings"]["out"] == str(out)
+
+
+@pytest.mark.parametrize("args, option", [
+    (["--eta", "0.1"], "--eta"), (["--layers", "784,20,10"], "--layers"),
+    (["--net", "dense(10) sigmoid"], "--net"), (["--batch-norm"], "--batch-norm"),
+    (["--optimizer", "adam"], "--optimizer"), (["--data", "elsewhere.csv"], "--data")])
+def test_resume_refuses_options_that_change_the_run(checkpointed, tmp_path, args, option):
+    folder, ck, _ = checkpointed
+    r = nndl("train", "--resume", ck, *args, "--epochs", "3", "--out", tmp_path / "m.npz")
+    _one_error_line(r, option, str(ck), "--epochs")
+    assert not (tmp_path / "m.npz").exists()
+
+
+def test_resume_accepts_the_same_values_and_more_epochs(checkpointed, tmp_path):
+    folder, ck, _ = checkpointed
+    r = nndl("train", "--resume", ck, "--eta", "0.50", "--layers", "784, 10, 10", "--optimizer", "SGD",
+             "--epochs", "3", "--quiet", "--out", tmp_path / "m.npz")
+    assert r.returncode == 0, r.stderr

@@ -14,6 +14,7 @@ output), multilabel (one sigmoid per label column), regression (linear outputs);
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy
 
@@ -35,6 +36,10 @@ DEFAULTS = {
     "monitor_training": False, "monitor_test": False, "threads": "auto",
     "workers": "auto",
 }
+#: What ``--resume`` lets the command line change: how long and how the run goes, not what it trains.
+RESUME_MAY_CHANGE = ("epochs", "threads", "workers")
+#: Where the model goes without ``--out`` (a resumed run: where its first run put it).
+DEFAULT_OUT = "model.npz"
 #: The default network when the user names neither --layers, --net nor --preset.
 DEFAULT_HIDDEN, DEFAULT_ETA, DEFAULT_LMBDA = 100, 0.5, 5.0
 #: SGD's default η for linear outputs under the quadratic cost (0.5 diverges there: a linear
@@ -104,9 +109,12 @@ def register(subparsers) -> None:
                                      "auto (default: one per BLAS thread when the network allows) or a number "
                                      "(1: one piece)")
     o = p.add_argument_group("output")
-    o.add_argument("--out", default="model.npz", help="where to save the model (default model.npz)")
-    o.add_argument("--checkpoint", help="write a checkpoint here after every epoch")
-    o.add_argument("--resume", metavar="CHECKPOINT", help="continue the run saved in CHECKPOINT")
+    o.add_argument("--out", help="where to save the model (default model.npz; with --resume, the first run's)")
+    o.add_argument("--checkpoint", help="write a checkpoint here after every epoch (with --resume: by default the "
+                                        "checkpoint resumed from)")
+    o.add_argument("--resume", metavar="CHECKPOINT",
+                   help="continue the run saved in CHECKPOINT with its settings; only --epochs (to extend it), "
+                        "--threads and --workers may change")
     o.add_argument("--monitor-training", action="store_true", default=None,
                    help="measure cost and accuracy on the whole training set each epoch")
     o.add_argument("--monitor-test", action="store_true", default=None,
@@ -160,6 +168,67 @@ def _check_settings(s: dict) -> None:
         raise NndlError("give either --layers or --net, not both")
     if s["task"] is not None:
         s["task"] = model_for_task(s["task"]).task
+
+
+def resumed_settings(args, stored: dict) -> dict:
+    """The settings of a checkpoint's run, for ``--resume``: the command line may extend the run
+    (``--epochs``) and change how it runs (``--threads``, ``--workers``), nothing else — another
+    value for any other option is a one-line error."""
+    s = dict(stored)
+    s.setdefault("workers", 1)              # checkpoints from before --workers trained in one piece
+    for key, value in DEFAULTS.items():
+        s.setdefault(key, value)
+    given = {key: getattr(args, key) for key in DEFAULTS if getattr(args, key, None) is not None}
+    if args.preset:
+        given["preset"] = args.preset
+    for key, value in given.items():
+        if key in RESUME_MAY_CHANGE:
+            s[key] = value
+        elif not _same_setting(key, value, s.get(key)):
+            option = "--" + key.replace("_", "-")
+            raise NndlError(f"{_stored_text(key, value)}: the run in {args.resume} was trained with "
+                            f"{_stored_text(key, s.get(key))}; a resumed run keeps its checkpoint's settings "
+                            f"(only --epochs, --threads and --workers may change; leave {option} out)")
+    return s
+
+
+def _same_setting(key: str, given, stored) -> bool:
+    """Whether a command-line value means the stored setting (``SGD`` is ``sgd``, ``0.50`` is 0.5)."""
+    if stored is None:
+        return False
+    try:
+        if key == "optimizer":
+            return normalize(given) == stored
+        if key == "cost":
+            return get_cost(given).name == stored
+        if key == "task":
+            return model_for_task(given).task == stored
+        if key == "layers":
+            return _layer_sizes(given) == _layer_sizes(stored)
+        if key == "data":
+            return data_setting(given) == data_setting(stored)
+        if isinstance(stored, (int, float)) and not isinstance(stored, bool):
+            return float(given) == float(stored)
+    except (NndlError, TypeError, ValueError):
+        return False
+    return str(given).strip() == str(stored).strip()
+
+
+def _stored_text(key: str, stored) -> str:
+    """How a stored setting reads in a message: ``--eta 0.5``, ``no --batch-norm``."""
+    option = "--" + key.replace("_", "-")
+    if stored is None or stored is False:
+        return f"no {option}"
+    return option if stored is True else f"{option} {stored}"
+
+
+def data_setting(text) -> str:
+    """The ``--data`` value as stored with the model: ``mnist``, or the absolute path of the folder or
+    CSV file (so ``nndl evaluate MODEL`` and ``--resume`` work from any folder)."""
+    text = str(text).strip()
+    if text.lower() == "mnist":
+        return "mnist"
+    return str(Path(text).expanduser().resolve())
 
 
 # -- data ---------------------------------------------------------------------------------------
@@ -370,16 +439,14 @@ def run(args) -> int:
     quiet = args.quiet or args.json
     if args.resume:
         network, state = io.read_checkpoint(args.resume)
-        s = dict(network.metadata["settings"])
-        s.setdefault("workers", 1)              # checkpoints from before --workers trained in one piece
-        for key, value in DEFAULTS.items():
-            s.setdefault(key, value)
-        if args.epochs is not None:
-            s["epochs"] = args.epochs
+        s = resumed_settings(args, network.metadata.get("settings") or {})
     else:
         s = resolve_settings(args)
         _check_settings(s)
+    args.out = args.out or s.get("out") or DEFAULT_OUT
+    args.checkpoint = args.checkpoint or args.resume
     check_outputs(args)
+    s["out"] = str(Path(args.out).expanduser().resolve())
     splits, preprocessor = load_splits(s)
     if splits.note and not quiet and not args.resume:
         info(splits.note)
