@@ -202,3 +202,36 @@ def test_resume_accepts_the_same_values_and_more_epochs(checkpointed, tmp_path):
     r = nndl("train", "--resume", ck, "--eta", "0.50", "--layers", "784, 10, 10", "--optimizer", "SGD",
              "--epochs", "3", "--quiet", "--out", tmp_path / "m.npz")
     assert r.returncode == 0, r.stderr
+
+
+# -- schedules: their unit said, and a warning when η reaches 0 before the end ------------------------------
+def test_help_says_what_schedules_count():
+    text = " ".join(nndl("train", "--help").stdout.split())
+    assert "cosine(T), one_cycle(T,max_eta) and inverse_time(λ) count mini-batch steps" in text
+    assert "unit=epoch" in text and "step_decay(N,γ)" in text
+
+
+@pytest.mark.parametrize("schedule, message", [
+    ("cosine(0)", "counted in mini-batch steps"), ("cosine()", "count mini-batch steps"),
+    ("step_decay(0)", "counted in epochs")])
+def test_schedule_errors_name_the_unit(data_root, tmp_path, schedule, message):
+    r = nndl("train", "--train-size", "500", "--epochs", "1", "--lr-schedule", schedule, "--out", tmp_path / "m.npz")
+    _one_error_line(r, "schedule", message, "unit=epoch")
+
+
+def test_a_schedule_that_stops_learning_early_is_warned_about(data_root, tmp_path):
+    """The README's old ``cosine(30)``: η is 0 after 30 of the run's 100 mini-batch steps."""
+    r = nndl("train", "--layers", "784,10,10", "--train-size", "500", "--epochs", "2", "--batch-size", "10",
+             "--lr-schedule", "cosine(30)", "--out", tmp_path / "m.npz")
+    assert r.returncode == 0, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("nndl train: warning: "), r.stderr
+    for fragment in ("mini-batch step 30", "100", "cosine(100)", "cosine(2, unit=epoch)"):
+        assert fragment in lines[0], lines[0]
+
+
+@pytest.mark.parametrize("schedule", ["cosine(100)", "cosine(2, unit=epoch)", "exponential(0.9)", "plateau(1)"])
+def test_a_schedule_that_spans_the_run_is_not_warned_about(data_root, tmp_path, schedule):
+    r = nndl("train", "--layers", "784,10,10", "--train-size", "500", "--epochs", "2", "--lr-schedule", schedule,
+             "--out", tmp_path / "m.npz")
+    assert r.returncode == 0 and r.stderr == "", r.stderr

@@ -199,3 +199,23 @@ def test_get_schedule_none_and_passthrough():
     s = Cosine(10)
     assert get_schedule(s) is s
     assert isinstance(get_schedule("One-Cycle", total=10, max_eta=0.1), OneCycle)
+
+
+# -- a schedule that brings η to 0 before training ends ------------------------------------------------------
+@pytest.mark.parametrize("schedule, warned", [
+    (Cosine(total=12), False), (Cosine(total=6), True), (Cosine(total=3, unit="epoch"), False),
+    (Cosine(total=2, unit="epoch"), True), (ExponentialDecay(0.01, unit="step"), True),
+    (ExponentialDecay(0.5), False), (OneCycle(12, 1.0), False), (HalveOnPlateau(1), False)])
+def test_a_schedule_that_reaches_zero_early_is_warned_about(schedule, warned):
+    import warnings
+
+    from nndl.errors import NndlWarning
+
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((20, 3)).astype(np.float32), rng.integers(0, 2, 20)
+    trainer = Trainer(5, [LearningRateSchedule(schedule, monitor="training_cost")], verbose=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        trainer.fit(Classifier(Network.from_sizes([3, 4, 2], seed=0), SGD(0.5)), (x, y), 3)    # 3 epochs × 4 steps
+    ours = [w for w in caught if issubclass(w.category, NndlWarning)]
+    assert len(ours) == int(warned), [str(w.message) for w in ours]

@@ -3,16 +3,18 @@
 Each sub-command lives in its own module of this package and exposes
 ``register(subparsers)``, which adds its parser and sets ``func`` (called with the
 parsed arguments; returns the exit status).  Any :class:`~nndl.errors.NndlError`
-raised below becomes one line on stderr and exit status 2.
+raised below becomes one line on stderr and exit status 2; a warning is one line
+``nndl COMMAND: warning: ...`` on stderr.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
 import sys
+import warnings
 
 from nndl import __version__
-from nndl.errors import NndlError
+from nndl.errors import NndlError, NndlWarning
 
 #: Sub-command modules, in the order ``nndl --help`` lists them.
 COMMANDS = ["train", "evaluate", "predict", "data", "ensemble", "gradcheck", "book"]
@@ -34,6 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_line_warning(command: str):
+    """A ``warnings.showwarning`` that prints ``nndl COMMAND: warning: ...`` as one line on stderr."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        kind = "" if issubclass(category, NndlWarning) else f"{category.__name__}: "
+        text = " ".join(str(message).split())
+        print(f"nndl {command}: warning: {kind}{text}", file=sys.stderr, flush=True)
+    return show
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -41,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 1
     try:
-        return int(args.func(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning(args.command)
+            return int(args.func(args) or 0)
     except NndlError as exc:
         print(f"nndl {args.command}: error: {exc}", file=sys.stderr)
         return 2

@@ -40,6 +40,10 @@ DEFAULTS = {
 RESUME_MAY_CHANGE = ("epochs", "threads", "workers")
 #: Where the model goes without ``--out`` (a resumed run: where its first run put it).
 DEFAULT_OUT = "model.npz"
+#: What the decay schedules count, for --help and for their errors.
+SCHEDULE_UNITS = ("cosine(T), one_cycle(T,max_eta) and inverse_time(λ) count mini-batch steps (a whole run is "
+                  "epochs × examples / batch size of them); add unit=epoch or unit=step to choose, e.g. "
+                  "cosine(30, unit=epoch)")
 #: The default network when the user names neither --layers, --net nor --preset.
 DEFAULT_HIDDEN, DEFAULT_ETA, DEFAULT_LMBDA = 100, 0.5, 5.0
 #: SGD's default η for linear outputs under the quadratic cost (0.5 diverges there: a linear
@@ -95,9 +99,9 @@ def register(subparsers) -> None:
     t.add_argument("--clip-norm", type=float, help="clip the global gradient norm to this value")
     t.add_argument("--grad-noise", type=float, help="annealed Gaussian gradient noise η (σ² = η/(1+t)^0.55)")
     t.add_argument("--schedule", "--lr-schedule", dest="schedule",
-                   help="learning-rate schedule: plateau(N) (the book's: halve after N epochs without "
-                        "improvement, stop at η/128), step(N,γ), exponential(γ), inverse_time(λ), cosine(T), "
-                        "one_cycle(T,max_eta)")
+                   help="learning-rate schedule: plateau(N) (the book's: halve η after N epochs without "
+                        "improvement, stop at η/128); step_decay(N,γ) and exponential(γ) count epochs; "
+                        f"{SCHEDULE_UNITS}")
     t.add_argument("--early-stop", type=int, metavar="N", help="stop after N epochs without validation improvement "
                                                               "(the best weights are kept)")
     t.add_argument("--monitor", metavar="FIGURE", help="what 'improvement' means for --early-stop, the kept weights "
@@ -168,6 +172,8 @@ def _check_settings(s: dict) -> None:
         raise NndlError("give either --layers or --net, not both")
     if s["task"] is not None:
         s["task"] = model_for_task(s["task"]).task
+    if s["schedule"]:
+        _schedule(s["schedule"])            # a bad schedule is one line before the data are read
 
 
 def resumed_settings(args, stored: dict) -> dict:
@@ -386,7 +392,6 @@ def build_trainer(s: dict, model, quiet: bool, callbacks=(), splits=None) -> Tra
     early stopping, the schedule, gradient norms, the divergence guard, then ``callbacks`` (JSON
     lines, checkpoints: a diverged epoch is neither printed nor checkpointed)."""
     from nndl.callbacks import DivergenceGuard, EarlyStopping, Evaluate, GradientNorms, LearningRateSchedule
-    from nndl.optim import SCHEDULES
 
     before = []
     if s["monitor_training"]:
@@ -398,12 +403,23 @@ def build_trainer(s: dict, model, quiet: bool, callbacks=(), splits=None) -> Tra
     elif s["early_stop"]:
         raise NndlError("--early-stop needs validation data, and these data have no validation part")
     if s["schedule"]:
-        schedule = make_from_registry(SCHEDULES, s["schedule"], "schedule")
-        before.append(LearningRateSchedule(schedule, monitor=monitored(s, model)))
+        before.append(LearningRateSchedule(_schedule(s["schedule"]), monitor=monitored(s, model)))
     before += [GradientNorms(), DivergenceGuard()]
     threads, workers = _count(s["threads"], "--threads"), _count(s["workers"], "--workers")
     return Trainer(s["batch_size"], before + list(callbacks), seed=s["seed"], threads=threads, workers=workers,
                    verbose=not quiet)
+
+
+def _schedule(text: str):
+    """The schedule of ``--schedule``; its errors say what the schedules count."""
+    from nndl.optim import SCHEDULES
+
+    try:
+        return make_from_registry(SCHEDULES, text, "schedule")
+    except NndlError as exc:
+        if "unit=epoch" in str(exc):
+            raise
+        raise NndlError(f"{exc} ({SCHEDULE_UNITS})") from None
 
 
 def _count(value, option: str):

@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 
 from nndl import validation
+from nndl.errors import NndlError
 from nndl.registry import create
 
 
@@ -125,6 +126,15 @@ class DecaySchedule(Schedule):
         """η after u steps or epochs, for initial learning rate η₀."""
         raise NotImplementedError
 
+    def count(self, what: str, value) -> int:
+        """``value`` as a whole number ≥ 1 of this schedule's unit; the error says which unit it counts."""
+        try:
+            return validation.whole(what, value, low=1)
+        except NndlError as exc:
+            other = "epoch" if self.per_step else "step"
+            counted = "mini-batch steps" if self.per_step else "epochs"
+            raise NndlError(f"{exc} (counted in {counted}; unit={other} counts {other}s)") from None
+
     def at_step(self, t, eta0):
         return self.eta_at(t, eta0)
 
@@ -158,7 +168,7 @@ class StepDecay(DecaySchedule):
 
     def __init__(self, step_size: int = 10, gamma: float = 0.1, unit: str = "epoch"):
         super().__init__(unit)
-        self.step_size = validation.whole("step decay step_size", step_size, low=1)
+        self.step_size = self.count("step decay step_size", step_size)
         self.gamma = validation.number("step decay gamma", gamma, 0.0, 1.0, low_open=True)
 
     def eta_at(self, u, eta0):
@@ -217,7 +227,7 @@ class Cosine(DecaySchedule):
 
     def __init__(self, total: int, eta_min: float = 0.0, unit: str = "step"):
         super().__init__(unit)
-        self.total = validation.whole("cosine schedule total", total, low=1)
+        self.total = self.count("cosine schedule total", total)
         self.eta_min = validation.number("cosine schedule eta_min", eta_min, 0.0)
 
     def eta_at(self, u, eta0):
@@ -250,7 +260,7 @@ class OneCycle(DecaySchedule):
     def __init__(self, total: int, max_eta: float, pct_start: float = 0.3, anneal: str = "cos",
                  div_factor: float = 25.0, final_div_factor: float = 1e4, unit: str = "step"):
         super().__init__(unit)
-        self.total = validation.whole("one-cycle total", total, low=1)
+        self.total = self.count("one-cycle total", total)
         self.max_eta = validation.number("one-cycle max_eta", max_eta, 0.0, low_open=True)
         self.pct_start = validation.number("one-cycle pct_start", pct_start, 0.0, 1.0, high_open=True)
         self.anneal = validation.choice("one-cycle anneal", anneal, ("cos", "linear"))
