@@ -235,3 +235,22 @@ def test_a_schedule_that_spans_the_run_is_not_warned_about(data_root, tmp_path, 
     r = nndl("train", "--layers", "784,10,10", "--train-size", "500", "--epochs", "2", "--lr-schedule", schedule,
              "--out", tmp_path / "m.npz")
     assert r.returncode == 0 and r.stderr == "", r.stderr
+
+
+# -- a closed pipe, a bad backend ---------------------------------------------------------------------------
+def test_a_closed_pipe_ends_quietly(data_root, tmp_path):
+    """``nndl train --json | head -1``: head exits after one line, the run's next write finds no reader."""
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    script = (f'"{sys.executable}" -m nndl train --layers 784,10,10 --train-size 500 --epochs 300 --json '
+              f'--out "{tmp_path / "m.npz"}" 2>"{tmp_path / "err.txt"}" | head -1; exit "${{PIPESTATUS[0]}}"')
+    r = subprocess.run(["bash", "-c", script], capture_output=True, text=True, env=env, timeout=300)
+    assert json.loads(r.stdout)["epoch"] == 1
+    assert (tmp_path / "err.txt").read_text() == ""
+    assert r.returncode == 141                                  # as if killed by SIGPIPE, like any filter
+
+
+def test_a_bad_backend_is_one_line():
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"), NNDL_BACKEND="torch")
+    r = subprocess.run([sys.executable, "-m", "nndl", "train"], capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 2
+    assert r.stderr.strip().splitlines() == ["nndl: error: NNDL_BACKEND='torch' is not a backend; use 'numpy' or 'cupy'"]

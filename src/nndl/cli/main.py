@@ -4,12 +4,15 @@ Each sub-command lives in its own module of this package and exposes
 ``register(subparsers)``, which adds its parser and sets ``func`` (called with the
 parsed arguments; returns the exit status).  Any :class:`~nndl.errors.NndlError`
 raised below becomes one line on stderr and exit status 2; a warning is one line
-``nndl COMMAND: warning: ...`` on stderr.
+``nndl COMMAND: warning: ...`` on stderr.  When the reader of stdout goes away
+(``nndl train --json | head -1``) the command ends quietly with status 141.
 """
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
+import signal
 import sys
 import warnings
 
@@ -46,7 +49,11 @@ def _one_line_warning(command: str):
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    try:
+        parser = build_parser()         # imports every command, and so the backend (NNDL_BACKEND)
+    except NndlError as exc:
+        print(f"nndl: error: {exc}", file=sys.stderr)
+        return 2
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
@@ -61,6 +68,17 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"nndl {args.command}: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        return _closed_pipe()
+
+
+def _closed_pipe() -> int:
+    """Whoever read stdout has gone (``nndl train --json | head -1``): end quietly, as a filter killed by
+    SIGPIPE would (status 141), without Python's second BrokenPipeError when it flushes stdout at exit."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 128 + signal.SIGPIPE
 
 
 if __name__ == "__main__":  # pragma: no cover
