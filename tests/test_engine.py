@@ -286,7 +286,7 @@ def test_a_layer_from_a_test_file_reaches_the_command_line(iris_csv, tmp_path, c
                    "--epochs", "40", "--quiet", "--out", str(out)])
     assert status == 0 and out.exists()
     assert io.load(out).layers[0].type == "test_scale"
-    assert "test accuracy" in capsys.readouterr().err
+    assert "test accuracy" in capsys.readouterr().out          # the summary is output: stdout
 
 
 # -- bad input -------------------------------------------------------------------------------------------------
