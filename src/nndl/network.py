@@ -86,8 +86,8 @@ class Network(Layer):
         self._eye = xp.eye(self.num_classes, dtype=self.dtype)
         self._params = _unique(p for layer in self.layers for p in layer.params)
         self._leaves = [layer for _, layer in self.leaves()]
-        # Stored with the model by nndl.io: the input preprocessing (applied by the command line
-        # before predicting), a regressor's target scaling, the names of the classes.
+        # Stored with the model by nndl.io: the input preprocessing (applied by predict, predict_proba
+        # and evaluate to raw examples), a regressor's target scaling, the names of the classes.
         self.preprocessor = None
         self.target_preprocessor = None
         self.class_names: list[str] | None = None
@@ -270,20 +270,43 @@ class Network(Layer):
             x = x.reshape((len(x),) + self.input_shape)
         return x
 
-    def predict_proba(self, x, batch_size: int = 1000):
-        """Output activations for every row of host array ``x``, in chunks; a host array."""
+    # Inference on examples as they come (a CSV's rows, an image's pixels): the stored input
+    # preprocessing (``preprocessor``, from the CSV loader's standardization or ``--preprocess``)
+    # is applied first.  ``preprocessed=True`` says it has been already (the trainer's and the
+    # evaluation's own data); ``forward`` and ``feedforward`` never preprocess.
+    def prepared(self, x, preprocessed: bool = False):
+        """``x`` through the stored input preprocessing, unless ``preprocessed`` or there is none."""
+        if preprocessed or self.preprocessor is None:
+            return x
+        return self.preprocessor.transform(x)
+
+    def predict_proba(self, x, batch_size: int = 1000, preprocessed: bool = False):
+        """Output activations for every row of host array ``x`` (raw examples: the stored preprocessing
+        is applied, unless ``preprocessed``), in chunks; a host array.  A regressor's outputs are in its
+        scaled units (:meth:`nndl.models.Regressor.predict` maps them back)."""
+        x = self.prepared(x, preprocessed)
         self.check_input(x)
         out = [to_numpy(self.feedforward(self.as_input(x[i:i + batch_size])))
                for i in range(0, len(x), batch_size)]
         return numpy.concatenate(out) if out else numpy.zeros((0,) + self.output_shape, self.dtype)
 
-    def predict(self, x, batch_size: int = 1000):
-        """The predicted class of every row of ``x`` (the most active output neuron)."""
-        return self.predict_proba(x, batch_size).argmax(axis=1)
+    def predict(self, x, batch_size: int = 1000, preprocessed: bool = False):
+        """The predicted class of every row of ``x`` (raw examples, see :meth:`predict_proba`): the most
+        active output neuron, or for a single output (a yes/no classifier) 1 where it is above ½."""
+        if getattr(self, "target_preprocessor", None) is not None:
+            raise NndlError("this network is a regressor (its targets are scaled), it has no classes to "
+                            "predict; use nndl.models.Regressor(network).predict(x) for values in the "
+                            "targets' units")
+        a = self.predict_proba(x, batch_size, preprocessed)
+        if a.ndim == 2 and a.shape[1] == 1:
+            return (a[:, 0] > 0.5).astype(numpy.int64)
+        return a.argmax(axis=1)
 
-    def evaluate(self, x, labels, batch_size: int = 1000) -> tuple[float, float]:
-        """For a classifier: mean cost (without any regularization term) and accuracy on ``x`` with
-        integer ``labels`` (:class:`nndl.models.Model` evaluates any task)."""
+    def evaluate(self, x, labels, batch_size: int = 1000, preprocessed: bool = False) -> tuple[float, float]:
+        """For a classifier: mean cost (without any regularization term) and accuracy on ``x`` (raw
+        examples, see :meth:`predict_proba`) with integer ``labels`` (:class:`nndl.models.Model`
+        evaluates any task)."""
+        x = self.prepared(x, preprocessed)
         self.check_input(x)
         total_cost, correct = 0.0, 0
         for i in range(0, len(x), batch_size):
@@ -293,8 +316,8 @@ class Network(Layer):
             correct += int((a.argmax(axis=1) == lab).sum())
         return total_cost / len(x), correct / len(x)
 
-    def accuracy(self, x, labels) -> float:
-        return self.evaluate(x, labels)[1]
+    def accuracy(self, x, labels, preprocessed: bool = False) -> float:
+        return self.evaluate(x, labels, preprocessed=preprocessed)[1]
 
     # -- description ---------------------------------------------------------------------
     def config(self) -> dict:

@@ -34,7 +34,7 @@ def run(args) -> int:
         if labels is not None and len(part.y) != len(labels):
             raise NndlError(f"{path} sees {len(part.y)} {args.split} examples, the others {len(labels)}")
         labels, name = numpy.asarray(part.y), part.name
-        outputs.append(net.predict_proba(x))
+        outputs.append(net.predict_proba(x, preprocessed=True))
     outputs = numpy.stack(outputs)
     singles = [float((o.argmax(axis=1) == labels).mean()) for o in outputs]
     accuracy = float((vote(outputs, args.vote) == labels).mean())

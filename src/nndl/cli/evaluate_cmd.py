@@ -61,7 +61,7 @@ def run(args) -> int:
     classes = network.num_classes
     if part.y.max() >= classes:
         raise NndlError(f"{part.name} has labels up to {part.y.max()} but the model has {classes} outputs")
-    predictions = network.predict(x)
+    predictions = network.predict(x, preprocessed=True)
     labels = numpy.asarray(part.y)
     cm = confusion_matrix(labels, predictions, classes)
     support = cm.sum(axis=1)

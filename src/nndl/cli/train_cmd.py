@@ -13,6 +13,7 @@ output), multilabel (one sigmoid per label column), regression (linear outputs);
 """
 from __future__ import annotations
 
+import csv
 import time
 from pathlib import Path
 
@@ -264,6 +265,37 @@ def load_splits(s: dict):
     return splits, preprocessor
 
 
+def feature_columns(s: dict) -> list[str] | None:
+    """For a CSV table, the names of its feature columns — every column but the label(s) — stored with
+    the model so that ``nndl predict MODEL rows.csv`` takes them by name; None for images."""
+    path = Path(str(s["data"]))
+    if path.suffix.lower() != ".csv":
+        return None
+    header = csv_header(path)
+    labels = label_columns(header, s["label"])
+    return [name for name in header if name not in labels]
+
+
+def csv_header(path: Path) -> list[str]:
+    """The column names of a CSV file that the loader has read already (so it is a readable table)."""
+    with open(path, newline="", encoding="utf-8-sig") as f:
+        return [cell.strip() for cell in next(csv.reader(f))]
+
+
+def label_columns(header: list[str], label: str | None) -> list[str]:
+    """The label column(s), as the CSV loader takes them: ``--label a,b``, else the first column with a
+    usual label name (label, class, species, target), else the last column."""
+    from nndl.data.csv_table import LABEL_NAMES
+
+    if label:
+        return [name.strip() for name in str(label).split(",")]
+    lower = [name.lower() for name in header]
+    for name in LABEL_NAMES:
+        if name in lower:
+            return [header[lower.index(name)]]
+    return [header[-1]]
+
+
 # -- network ------------------------------------------------------------------------------------
 def output_size(task: str, train) -> int:
     """How many output neurons the task needs for these data."""
@@ -467,6 +499,7 @@ def run(args) -> int:
     if splits.note and not quiet and not args.resume:
         info(splits.note)
     if not args.resume:
+        s["features"] = feature_columns(s)
         complete_settings(s, splits.train)
         network = build_network(s, splits.train)
         network.preprocessor = preprocessor

@@ -250,10 +250,7 @@ def conv_ladder(out_dir, quick, seed, results_dir=None, retrain=False):
         filters_info = {"model": model_label, "shape": list(w.shape)}
 
         test = data.test if not quick else subset(data.test, 2000)
-        x = test.x
-        if model.preprocessor is not None:
-            x = model.preprocessor.transform(x)
-        pred = model.predict(x)
+        pred = model.predict(test.x)                     # the saved model's own preprocessing applied
         wrong = numpy.flatnonzero(pred != test.y)
         shown = wrong[:24]
         figures.append("misclassified.png")

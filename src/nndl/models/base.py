@@ -170,9 +170,10 @@ class Model:
         """:meth:`evaluate` on one batch."""
         return self.evaluate(x, y, batch_size=max(1, len(x)))
 
-    def predict(self, x, batch_size: int = 1000):
-        """The network's outputs for every row of host array ``x`` (the stored preprocessing is the caller's)."""
-        return self.network.predict_proba(x, batch_size)
+    def predict(self, x, batch_size: int = 1000, preprocessed: bool = False):
+        """The network's outputs for every row of host array ``x``: raw examples, through the network's
+        stored preprocessing unless ``preprocessed`` (see :meth:`Network.predict_proba`)."""
+        return self.network.predict_proba(x, batch_size, preprocessed)
 
     # -- state for checkpoints ---------------------------------------------------------------
     def state(self) -> dict:

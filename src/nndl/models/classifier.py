@@ -79,9 +79,9 @@ class BinaryClassifier(Model):
     def targets(self, x, y):
         return to_device(y, self.network.dtype).reshape(len(y), 1)
 
-    def predict_classes(self, x):
+    def predict_classes(self, x, preprocessed: bool = False):
         """1 where the output is above ½, else 0."""
-        return (self.predict(x)[:, 0] > 0.5).astype(numpy.int64)
+        return (self.predict(x, preprocessed=preprocessed)[:, 0] > 0.5).astype(numpy.int64)
 
 
 class MultiLabelClassifier(Model):

@@ -47,8 +47,8 @@ class Regressor(Model):
             return a, t
         return pre.inverse_transform(to_numpy(a)), pre.inverse_transform(to_numpy(t))
 
-    def predict(self, x, batch_size: int = 1000):
-        """The outputs for every row of ``x``, in the targets' own units."""
-        a = self.network.predict_proba(x, batch_size)
+    def predict(self, x, batch_size: int = 1000, preprocessed: bool = False):
+        """The outputs for every row of ``x`` (raw examples, unless ``preprocessed``), in the targets' own units."""
+        a = self.network.predict_proba(x, batch_size, preprocessed)
         pre = getattr(self.network, "target_preprocessor", None)
         return a if pre is None else pre.inverse_transform(a).reshape(a.shape)
