@@ -124,7 +124,7 @@ def test_ctrl_c_before_the_first_epoch_saves_nothing(data_root, tmp_path):
     while "training on" not in proc.stdout.readline():          # the data are loaded, the epoch begins
         pass
     status, _, err = _interrupt(proc)
-    assert status == 130
+    assert status == 130, err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "nothing saved" in lines[0], err
     assert out.read_bytes() == GOOD
@@ -254,3 +254,26 @@ def test_a_bad_backend_is_one_line():
     r = subprocess.run([sys.executable, "-m", "nndl", "train"], capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode == 2
     assert r.stderr.strip().splitlines() == ["nndl: error: NNDL_BACKEND='torch' is not a backend; use 'numpy' or 'cupy'"]
+
+
+# -- paths relative to where they come from -----------------------------------------------------------------
+def test_a_csv_model_evaluates_from_another_folder(iris_csv, tmp_path):
+    here, elsewhere = tmp_path / "here", tmp_path / "elsewhere"
+    here.mkdir()
+    elsewhere.mkdir()
+    relative = os.path.relpath(iris_csv, here)
+    r = nndl("train", "--data", relative, "--layers", "4,10,3", "--epochs", "5", "--quiet", "--out", "m.npz",
+             cwd=here)
+    assert r.returncode == 0, r.stderr
+    assert io.load(here / "m.npz").metadata["settings"]["data"] == str(Path(iris_csv).resolve())
+    r = nndl("evaluate", here / "m.npz", "--json", cwd=elsewhere)
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["examples"] > 0
+
+
+def test_the_conv_ladder_finds_the_checkout_results_from_any_folder(tmp_path, monkeypatch):
+    from nndl.experiments import ch6
+
+    monkeypatch.chdir(tmp_path)
+    assert ch6.results_folder(None) == REPO / "docs" / "results"
+    assert ch6.results_folder("mine") == Path("mine")           # an explicit folder: as the user wrote it

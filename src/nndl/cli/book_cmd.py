@@ -30,7 +30,8 @@ def register(subparsers) -> None:
     r.add_argument("--out", default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
     r.add_argument("--seed", type=int, default=0, help="seed for weights and shuffling (default 0)")
     r.add_argument("--ch6-results", dest="ch6_results", metavar="DIR",
-                   help="conv-ladder: folder of the saved ch6-*.json runs and models (default docs/results)")
+                   help="conv-ladder: folder of the saved ch6-*.json runs and models (default: the checkout's "
+                        "docs/results, whatever the current folder)")
     r.add_argument("--retrain", action="store_true", help="conv-ladder: train the missing ladder runs (hours)")
     r.add_argument("--json", action="store_true", help="print each result as one JSON object")
     r.add_argument("--quiet", action="store_true", help="no progress lines on stderr")

@@ -61,3 +61,12 @@ def check_writable(path, option: str) -> Path:
     os.close(fd)
     os.unlink(tmp)
     return path
+
+
+def data_setting(text) -> str:
+    """A ``--data`` value as stored with a model: ``mnist``, or the absolute path of the folder or
+    CSV file (so ``nndl evaluate MODEL`` and ``--resume`` work from any folder)."""
+    text = str(text).strip()
+    if text.lower() == "mnist":
+        return "mnist"
+    return str(Path(text).expanduser().resolve())

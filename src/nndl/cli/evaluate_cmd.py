@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy
 
 from nndl import io
-from nndl.cli.common import print_json
+from nndl.cli.common import data_setting, print_json
 from nndl.errors import NndlError
 
 
@@ -37,7 +37,7 @@ def load_eval_split(network, data, label, split):
 
     settings = getattr(network, "metadata", {}).get("settings", {})
     spec = data or settings.get("data", "mnist")
-    same_data = data is None or data == settings.get("data")
+    same_data = data is None or data_setting(data) == data_setting(settings.get("data", "mnist"))
     task = settings.get("task")
     splits = load_data(spec, label=label or (settings.get("label") if same_data else None),
                        seed=settings.get("seed", 0) if same_data else 0, standardize=False,

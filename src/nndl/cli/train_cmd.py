@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy
 
 from nndl import io
-from nndl.cli.common import check_writable, info, make_from_registry, print_json, say
+from nndl.cli.common import check_writable, data_setting, info, make_from_registry, print_json, say
 from nndl.costs import get_cost
 from nndl.errors import NndlError
 from nndl.models import model_for_task
@@ -140,6 +140,7 @@ def resolve_settings(args) -> dict:
         settings["preset"] = args.preset
     explicit = {k: getattr(args, k) for k in DEFAULTS if getattr(args, k, None) is not None}
     settings.update(explicit)
+    settings["data"] = data_setting(settings["data"])
     if not (args.preset or settings["layers"] or settings["net"]):
         # The book's chapter 3 network, unless the user asked for something else.
         settings["lmbda"] = explicit.get("lmbda", DEFAULT_LMBDA)
@@ -227,15 +228,6 @@ def _stored_text(key: str, stored) -> str:
     if stored is None or stored is False:
         return f"no {option}"
     return option if stored is True else f"{option} {stored}"
-
-
-def data_setting(text) -> str:
-    """The ``--data`` value as stored with the model: ``mnist``, or the absolute path of the folder or
-    CSV file (so ``nndl evaluate MODEL`` and ``--resume`` work from any folder)."""
-    text = str(text).strip()
-    if text.lower() == "mnist":
-        return "mnist"
-    return str(Path(text).expanduser().resolve())
 
 
 # -- data ---------------------------------------------------------------------------------------
@@ -485,6 +477,35 @@ def run(args) -> int:
             print(f"{name:<16} {preset.get('description', '')}\n{'':<16} --net \"{preset.get('net', '')}\"")
         return 0
     quiet = args.quiet or args.json
+    try:
+        s, trainer, splits, source, metadata = prepare(args, quiet)
+    except KeyboardInterrupt:
+        info("nndl train: interrupted before training began; nothing saved")
+        return 130
+    start = time.perf_counter()
+    try:
+        if not quiet:
+            say(_data_line(s, splits, source))
+            say(trainer.model.network.summary())
+        history = trainer.fit(trainer.model, source, s["epochs"], validation_data=splits.validation,
+                              test_data=splits.test)
+    except KeyboardInterrupt:
+        return save_interrupted(args, trainer, metadata, time.perf_counter() - start)
+    final = dict(history.final, seconds_total=time.perf_counter() - start, model=str(args.out))
+    metadata.update({k: v for k, v in final.items() if k != "model"})
+    io.save(trainer.model.network, args.out, metadata)
+    if args.json:
+        print_json(dict(final, final=True))
+    else:
+        _report(final)
+        say(f"saved {args.out}")
+    return 0
+
+
+def prepare(args, quiet: bool):
+    """Everything before the first step, each problem one line: the settings (of the checkpoint with
+    ``--resume``), the outputs checked, the data, network, model and trainer.  Returns (settings,
+    trainer, splits, batch source, the metadata to save)."""
     if args.resume:
         network, state = io.read_checkpoint(args.resume)
         s = resumed_settings(args, network.metadata.get("settings") or {})
@@ -517,27 +538,11 @@ def run(args) -> int:
 
         callbacks.append(Checkpoint(args.checkpoint, metadata))
     trainer = build_trainer(s, model, quiet, callbacks, splits)
+    trainer.model = model
     trainer.check_workers(network)
     if args.resume:
         io.restore(trainer, model, state)
-    source = training_source(s, splits.train, network)
-    if not quiet:
-        say(_data_line(s, splits, source))
-        say(network.summary())
-    start = time.perf_counter()
-    try:
-        history = trainer.fit(model, source, s["epochs"], validation_data=splits.validation, test_data=splits.test)
-    except KeyboardInterrupt:
-        return save_interrupted(args, trainer, metadata, time.perf_counter() - start)
-    final = dict(history.final, seconds_total=time.perf_counter() - start, model=str(args.out))
-    metadata.update({k: v for k, v in final.items() if k != "model"})
-    io.save(network, args.out, metadata)
-    if args.json:
-        print_json(dict(final, final=True))
-    else:
-        _report(final)
-        say(f"saved {args.out}")
-    return 0
+    return s, trainer, splits, training_source(s, splits.train, network), metadata
 
 
 def save_interrupted(args, trainer, metadata: dict, seconds: float) -> int:

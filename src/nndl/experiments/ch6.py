@@ -35,7 +35,17 @@ LADDER = [
     ("ch6-dropout", "+ dropout, two fully connected layers of 1,000", 99.60),
     ("ch6-ensemble", "ensemble of 5 dropout networks (vote)", 99.67),
 ]
-DEFAULT_RESULTS = Path("docs") / "results"
+#: The saved runs in this checkout (src/nndl/experiments/ch6.py is three folders below it).
+CHECKOUT_RESULTS = Path(__file__).resolve().parents[3] / "docs" / "results"
+
+
+def results_folder(results_dir=None) -> Path:
+    """Where the saved ladder runs are: ``results_dir`` if given (``--ch6-results``), else the
+    checkout's ``docs/results`` whatever the current folder, else (an installed nndl, no checkout)
+    ``docs/results`` under the current folder."""
+    if results_dir:
+        return Path(results_dir)
+    return CHECKOUT_RESULTS if CHECKOUT_RESULTS.is_dir() else Path("docs") / "results"
 
 
 def read_run(path: Path) -> dict:
@@ -147,7 +157,7 @@ def _demo_network(data, quick: bool, seed: int):
                     "from 97.80% to 99.67%.",
             full_minutes=0.1)
 def conv_ladder(out_dir, quick, seed, results_dir=None, retrain=False):
-    results = Path(results_dir) if results_dir else DEFAULT_RESULTS
+    results = results_folder(results_dir)
     notes = []
     if retrain:
         target = (out_dir / "retrained") if quick else results
