@@ -340,3 +340,14 @@ def test_book_package_has_no_backprop_of_its_own():
                 continue                                   # a decorator
             assert not re.search(r"[\w)\]]\s*@\s*[\w(]|\bdot\(|matmul|einsum|tensordot", code), \
                 f"{path.name}:{number}: {line.strip()}"
+
+
+@pytest.mark.parametrize("module", ["network", "network2"])
+@pytest.mark.parametrize("epochs, size, message", [(1, 3.0, "mini_batch_size=3.0"), (2.5, 3, "epochs=2.5")])
+def test_sgd_takes_whole_numbers_only(module, epochs, size, message):
+    import importlib
+
+    book = importlib.import_module(f"nndl.book.{module}")
+    x = [(np.zeros((4, 1)), np.eye(2)[:, [k % 2]]) for k in range(6)]
+    with pytest.raises(NndlError, match=message):
+        book.Network([4, 3, 2]).SGD(x, epochs, size, 0.1)

@@ -339,3 +339,15 @@ def test_ch6_example_one_epoch_on_all_of_mnist(shared, capsys):
     assert lines[:5] == [f"Training mini-batch number {i}" for i in range(0, 5000, 1000)]
     assert FINAL_BEST.match(lines[-2]).group(2) == "4999"
     assert net.best_validation_accuracy >= 0.90 and net.test_accuracy >= 0.90
+
+
+def test_mini_batch_size_and_epochs_are_whole_numbers():
+    layers = lambda: [FullyConnectedLayer(n_in=4, n_out=3), SoftmaxLayer(n_in=3, n_out=2)]   # noqa: E731
+    with pytest.raises(NndlError, match="mini_batch_size=3.0"):
+        Network(layers(), 3.0)
+    net = Network(layers(), 3)
+    x, y = np.zeros((6, 4), np.float32), np.arange(6) % 2
+    with pytest.raises(NndlError, match="mini_batch_size=3.0"):
+        net.SGD((x, y), 1, 3.0, 0.1, (x, y))
+    with pytest.raises(NndlError, match="epochs=2.5"):
+        net.SGD((x, y), 2.5, 3, 0.1, (x, y))

@@ -277,3 +277,27 @@ def test_the_conv_ladder_finds_the_checkout_results_from_any_folder(tmp_path, mo
     monkeypatch.chdir(tmp_path)
     assert ch6.results_folder(None) == REPO / "docs" / "results"
     assert ch6.results_folder("mine") == Path("mine")           # an explicit folder: as the user wrote it
+
+
+# -- small ones ---------------------------------------------------------------------------------------------
+def test_the_nan_message_comes_alone(data_root, tmp_path):
+    """No raw NumPy RuntimeWarnings (overflow in matmul, ...) before the one line."""
+    r = nndl("train", "--eta", "1000", "--train-size", "2000", "--epochs", "1", "--quiet", "--out", tmp_path / "m.npz")
+    _one_error_line(r, "the cost became nan", "smaller learning rate")
+
+
+@pytest.mark.parametrize("command", ["evaluate", "ensemble"])
+def test_split_has_help(command):
+    text = " ".join(nndl(command, "--help").stdout.split())
+    assert "--split {test,validation,train} which part of the data" in text, text
+
+
+def test_a_csv_without_a_usual_label_name_says_which_column_is_the_label(data_file, tmp_path):
+    r = nndl("train", "--data", data_file("diabetes/diabetes.csv"), "--epochs", "1", "--quiet",
+             "--out", tmp_path / "m.npz")
+    assert r.returncode == 0, r.stderr
+    said = [line for line in r.stderr.splitlines() if "label" in line]
+    assert len(said) == 1 and "'progression'" in said[0] and "--label" in said[0], r.stderr
+    r = nndl("train", "--data", data_file("diabetes/diabetes.csv"), "--label", "progression", "--epochs", "1",
+             "--quiet", "--out", tmp_path / "m.npz")
+    assert r.returncode == 0 and r.stderr == "", r.stderr

@@ -30,6 +30,7 @@ exactly.
 """
 from __future__ import annotations
 
+import contextvars
 from concurrent.futures import ThreadPoolExecutor
 from itertools import pairwise
 
@@ -90,7 +91,9 @@ class DataParallel:
                 mine.trainable = theirs.trainable
             seed = int(net.rng.integers(2 ** 63))                  # dropout masks of this part
             replica.rng.bit_generator.state = numpy.random.PCG64(seed).state
-        futures = [self.pool.submit(replica.backprop, x[lo:hi], y[lo:hi])
+        # Each part runs in a copy of the caller's context, so a numpy.errstate around training
+        # (the trainer's) holds in the worker threads too.
+        futures = [self.pool.submit(contextvars.copy_context().run, replica.backprop, x[lo:hi], y[lo:hi])
                    for replica, lo, hi in zip(self.replicas[1:parts], bounds[1:-1], bounds[2:])]
         outputs = [net.backprop(x[:bounds[1]], y[:bounds[1]])] + [f.result() for f in futures]
         weights = [(hi - lo) / m for lo, hi in pairwise(bounds)]

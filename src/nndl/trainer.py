@@ -10,7 +10,8 @@ cuts them into mini-batches of ``batch_size``; for each one the model takes a st
 epoch the model is evaluated on the validation data, the epoch's figures go into a
 :class:`~nndl.history.History`, and the callbacks run (:mod:`nndl.callbacks`: early
 stopping, schedules, progress, JSON lines, checkpoints, diagnostics).  A guard stops
-with a clear message if the cost becomes NaN or infinite.
+with a clear message if the cost becomes NaN or infinite (NumPy's own overflow warnings
+are silenced during training, so that message comes alone).
 """
 from __future__ import annotations
 
@@ -126,7 +127,9 @@ class Trainer:
             cb.set_trainer(self)
         hooks = {name: [getattr(cb, name) for cb in callbacks if cb.overrides(name)] for name in _HOOKS}
         self.epochs, self.stop_reason = epochs, None
-        with blas_threads(threads), model.split_batches(parts):
+        # NumPy's overflow and invalid-value warnings are silenced while training: a cost that becomes
+        # NaN or infinite is reported once, in one line, by the NaN guard.
+        with blas_threads(threads), model.split_batches(parts), numpy.errstate(all="ignore"):
             for hook in hooks["on_train_begin"]:
                 hook()
             while self.epoch < epochs and self.stop_reason is None:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numpy
 
+from nndl import validation
 from nndl.activations import sigmoid, sigmoid_prime
 from nndl.backend import to_numpy
 from nndl.costs import QuadraticCost as _Quadratic
@@ -253,10 +254,12 @@ class _BookNetwork:
         self._sgd_calls += 1
         callbacks = [EarlyStopping("validation_accuracy", patience=early_stopping_n, restore_best=False)] \
             if early_stopping_n else []
+        epochs = validation.whole("epochs", epochs, low=0)
+        mini_batch_size = validation.whole("mini_batch_size", mini_batch_size, low=1)
         trainer = Trainer(mini_batch_size, callbacks + [LambdaCallback(on_epoch_end=report)], seed=seed,
                           verbose=False)
         model = Classifier(self._net, _SGD(eta), regularizers)
-        self.history = trainer.fit(model, data, int(epochs), validation_data=evaluation)
+        self.history = trainer.fit(model, data, epochs, validation_data=evaluation)
 
     def _correct(self, x, labels) -> int:
         """How many rows of ``x`` the network classifies as ``labels`` (the most active output neuron)."""

@@ -94,6 +94,7 @@ import os
 
 import numpy
 
+from nndl import validation as _validation
 from nndl.activations import Activation, get_activation, relu
 from nndl.activations import sigmoid as _nndl_sigmoid
 from nndl.backend import xp
@@ -174,13 +175,8 @@ def _ints(value, n, what):
 
 
 def _positive_int(value, what):
-    try:
-        ok = int(value) == value and int(value) > 0
-    except (TypeError, ValueError):
-        ok = False
-    if not ok:
-        raise NndlError(f"{what} must be a positive integer, got {value!r}")
-    return int(value)
+    """A whole number ≥ 1 (3.0 is not one: the book's mini-batch size is a count)."""
+    return _validation.whole(what, value, low=1)
 
 
 def _probability(value, what):
@@ -597,9 +593,7 @@ class Network:
         accuracy.  These are also kept in ``best_validation_accuracy``,
         ``best_iteration`` and ``test_accuracy``; ``history`` holds nndl's record.
         """
-        epochs = int(epochs)
-        if epochs < 0:
-            raise NndlError(f"epochs must be ≥ 0, got {epochs}")
+        epochs = _validation.whole("epochs", epochs, low=0)
         m = _positive_int(mini_batch_size, "mini_batch_size")
         source = self._training_source(training_data)
         validation = self._arrays(validation_data, "validation data")

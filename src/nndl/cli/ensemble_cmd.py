@@ -17,7 +17,8 @@ def register(subparsers) -> None:
     p.add_argument("models", nargs="+", help="models saved by nndl train (.npz)")
     p.add_argument("--vote", default="plurality", choices=VOTES)
     p.add_argument("--data", help="'mnist', an IDX folder or a CSV file (default: the first model's data)")
-    p.add_argument("--split", default="test", choices=["test", "validation", "train"])
+    p.add_argument("--split", default="test", choices=["test", "validation", "train"],
+                   help="which part of the data (split as in training): test (default), validation or train")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 

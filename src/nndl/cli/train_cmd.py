@@ -259,12 +259,18 @@ def load_splits(s: dict):
 
 def feature_columns(s: dict) -> list[str] | None:
     """For a CSV table, the names of its feature columns — every column but the label(s) — stored with
-    the model so that ``nndl predict MODEL rows.csv`` takes them by name; None for images."""
+    the model so that ``nndl predict MODEL rows.csv`` takes them by name; None for images.
+
+    Without ``--label``, and with no column of a usual label name, the last column is the label:
+    that is said in one line, for it may well be a feature."""
     path = Path(str(s["data"]))
     if path.suffix.lower() != ".csv":
         return None
     header = csv_header(path)
     labels = label_columns(header, s["label"])
+    if not s["label"] and not usual_label(header):
+        info(f"{path.name}: no column is named label, class, species or target, so the last one, {labels[0]!r}, "
+             f"is the label (--label NAME to choose)")
     return [name for name in header if name not in labels]
 
 
@@ -277,15 +283,20 @@ def csv_header(path: Path) -> list[str]:
 def label_columns(header: list[str], label: str | None) -> list[str]:
     """The label column(s), as the CSV loader takes them: ``--label a,b``, else the first column with a
     usual label name (label, class, species, target), else the last column."""
-    from nndl.data.csv_table import LABEL_NAMES
-
     if label:
         return [name.strip() for name in str(label).split(",")]
+    return [usual_label(header) or header[-1]]
+
+
+def usual_label(header: list[str]) -> str | None:
+    """The first column named label, class, species or target (any case), or None."""
+    from nndl.data.csv_table import LABEL_NAMES
+
     lower = [name.lower() for name in header]
     for name in LABEL_NAMES:
         if name in lower:
-            return [header[lower.index(name)]]
-    return [header[-1]]
+            return header[lower.index(name)]
+    return None
 
 
 # -- network ------------------------------------------------------------------------------------
