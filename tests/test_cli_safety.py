@@ -301,3 +301,11 @@ def test_a_csv_without_a_usual_label_name_says_which_column_is_the_label(data_fi
     r = nndl("train", "--data", data_file("diabetes/diabetes.csv"), "--label", "progression", "--epochs", "1",
              "--quiet", "--out", tmp_path / "m.npz")
     assert r.returncode == 0 and r.stderr == "", r.stderr
+
+
+def test_the_books_default_run_is_not_taken_for_divergence(data_root, tmp_path):
+    """[784, 100, 10], η = 0.5, λ = 5 on all 50,000 images, two epochs: the guard stays silent."""
+    r = nndl("train", "--epochs", "2", "--json", "--out", tmp_path / "m.npz")
+    assert r.returncode == 0, r.stderr
+    final = json.loads(r.stdout.splitlines()[-1])
+    assert final["stop_reason"] == "epochs" and final["test_accuracy"] > 0.95

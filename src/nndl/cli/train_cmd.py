@@ -524,8 +524,9 @@ def prepare(args, quiet: bool):
         s = resolve_settings(args)
         _check_settings(s)
     args.out = args.out or s.get("out") or DEFAULT_OUT
+    given = "--checkpoint" if args.checkpoint else "--resume"
     args.checkpoint = args.checkpoint or args.resume
-    check_outputs(args)
+    check_outputs(args, given)
     s["out"] = str(Path(args.out).expanduser().resolve())
     splits, preprocessor = load_splits(s)
     if splits.note and not quiet and not args.resume:
@@ -592,13 +593,14 @@ def _data_line(s: dict, splits, source) -> str:
             f"{len(splits.validation) if splits.validation else 0}, test {len(splits.test) if splits.test else 0}")
 
 
-def check_outputs(args) -> None:
-    """One line, before any data are read, if ``--out`` or ``--checkpoint`` cannot be written."""
+def check_outputs(args, checkpoint_option: str = "--checkpoint") -> None:
+    """One line, before any data are read, if ``--out`` or the checkpoint cannot be written (named
+    by ``checkpoint_option``: a resumed run writes its checkpoints back to ``--resume``'s file)."""
     out = check_writable(args.out, "--out")
     if args.checkpoint:
-        checkpoint = check_writable(args.checkpoint, "--checkpoint")
+        checkpoint = check_writable(args.checkpoint, checkpoint_option)
         if checkpoint.resolve() == out.resolve():
-            raise NndlError(f"--checkpoint {checkpoint} and --out name the same file; the model would "
+            raise NndlError(f"{checkpoint_option} {checkpoint} and --out name the same file; the model would "
                             f"overwrite the checkpoint to resume from")
 
 
