@@ -83,7 +83,7 @@ class Network(Layer):
         self.output_shape = tuple(shape)
         self.needs_input_grad = False        # on its own; a network around this one sets it per pass
         self.num_classes = int(numpy.prod(self.output_shape))
-        self._eye = xp.eye(self.num_classes, dtype=self.dtype)
+        self._eye = None                     # the one-hot rows, made at the first one_hot
         self._params = _unique(p for layer in self.layers for p in layer.params)
         self._leaves = [layer for _, layer in self.leaves()]
         # Stored with the model by nndl.io: the input preprocessing (applied by the command line
@@ -239,6 +239,8 @@ class Network(Layer):
 
     def one_hot(self, labels):
         """Targets y as one-hot rows: label 3 of 10 becomes (0,0,0,1,0,0,0,0,0,0)."""
+        if self._eye is None:
+            self._eye = xp.eye(self.num_classes, dtype=self.dtype)
         return self._eye[labels]
 
     # -- inference ------------------------------------------------------------------------
