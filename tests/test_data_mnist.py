@@ -202,3 +202,16 @@ def test_decompressed_copies_are_accepted(tmp_path, data_root, standard):
     splits = load_mnist(tmp_path, split="standard", download=False)
     np.testing.assert_array_equal(splits.test.y, standard.test.y)
     np.testing.assert_array_equal(splits.train.y, standard.train.y)
+
+
+def test_data_root_may_be_the_mnist_folder_itself(data_root, monkeypatch, tmp_path):
+    monkeypatch.setattr(mnist_module, "download_file", _no_network)
+    monkeypatch.setenv("NNDL_DATA", str(data_root / "mnist"))
+    assert mnist_module.mnist_dir() == data_root / "mnist"
+    assert ensure_mnist(download=False) == data_root / "mnist"
+    assert len(load_data("mnist").test) == 10000
+    # The usual layout still wins, and an empty folder named mnist is the MNIST folder too.
+    assert mnist_module.mnist_dir(data_root) == data_root / "mnist"
+    (tmp_path / "mnist").mkdir()
+    assert mnist_module.mnist_dir(tmp_path / "mnist") == tmp_path / "mnist"
+    assert mnist_module.mnist_dir(tmp_path / "other") == tmp_path / "other" / "mnist"

@@ -56,6 +56,10 @@ MIRRORS = [
     "http://yann.lecun.com/exdb/mnist/",
 ]
 
+#: Most classes an IDX folder may have: labels are class indices, and a label of 10**9 would
+#: otherwise make a network with 10**9 outputs.  65536 is far beyond any labelled image set.
+MAX_CLASSES = 65536
+
 #: Validation examples split off the end of the training set by the book split.
 BOOK_VALIDATION = 10_000
 SPLITS = ("book", "standard")
@@ -74,8 +78,22 @@ def data_root() -> Path:
 
 
 def mnist_dir(root=None) -> Path:
-    """Return the MNIST folder, ``<root>/mnist`` (``root`` defaults to :func:`data_root`)."""
-    return (Path(root).expanduser() if root is not None else data_root()) / "mnist"
+    """Return the MNIST folder: ``<root>/mnist`` (``root`` defaults to :func:`data_root`).
+
+    If there is no ``<root>/mnist`` folder and ``root`` is itself the MNIST folder (it holds
+    one of the four files, or is named ``mnist``), ``root`` is returned: so ``NNDL_DATA``
+    may point at the data root or at the MNIST folder in it.
+    """
+    base = Path(root).expanduser() if root is not None else data_root()
+    folder = base / "mnist"
+    if not folder.is_dir() and (base.name.lower() == "mnist" or _holds_mnist(base)):
+        return base
+    return folder
+
+
+def _holds_mnist(folder: Path) -> bool:
+    """True if ``folder`` holds at least one of the four MNIST files (under any accepted name)."""
+    return any(find_file(folder, canonical) is not None for canonical, _ in MNIST_FILES.values())
 
 
 def offline(download: bool | None = None) -> bool:
@@ -213,10 +231,24 @@ def _decode_images(path: Path) -> tuple[np.ndarray, tuple[int, int]]:
                         f"{images.shape} of {images.dtype}")
     if images.shape[0] == 0:
         raise NndlError(f"{path}: the file holds no images")
+    if 0 in images.shape[1:]:
+        raise NndlError(f"{path}: the images are {images.shape[1]}x{images.shape[2]} pixels: empty")
     scale = np.arange(256, dtype=np.float32) / np.float32(255)  # byte value -> [0, 1]
     x = scale[images.reshape(images.shape[0], -1)]
     x.flags.writeable = False
     return x, images.shape[1:]
+
+
+def _check_label_range(path: Path, labels: np.ndarray) -> None:
+    """Labels are class indices: refuse a negative one or one of :data:`MAX_CLASSES` or more."""
+    if len(labels) == 0:
+        return
+    if labels.min() < 0:
+        raise NndlError(f"{path}: negative label {int(labels.min())}")
+    if labels.max() >= MAX_CLASSES:
+        i = int(labels.argmax())
+        raise NndlError(f"{path}: label number {i + 1} is {int(labels[i])}, not a class index below "
+                        f"{MAX_CLASSES}; labels must be class indices 0..K-1")
 
 
 def _decode_labels(path: Path, count: int, images: Path) -> np.ndarray:
@@ -227,8 +259,7 @@ def _decode_labels(path: Path, count: int, images: Path) -> np.ndarray:
                         f"{labels.shape} of {labels.dtype}")
     if len(labels) != count:
         raise NndlError(f"{path}: {len(labels)} labels but {images.name} has {count} images")
-    if labels.min() < 0:
-        raise NndlError(f"{path}: negative label {int(labels.min())}")
+    _check_label_range(path, labels)
     y = labels.astype(np.int64)
     y.flags.writeable = False
     return y
