@@ -132,15 +132,16 @@ def test_offline_incomplete_folder_names_missing_files(tmp_path, data_root, monk
 def test_missing_files_are_downloaded_when_online(tmp_path, monkeypatch):
     calls = []
 
-    def fake_download(urls, dest, sha256, timeout=30):
-        calls.append((urls, dest, sha256))
+    def fake_download(urls, dest, sha256, timeout=30, size=None):
+        calls.append((urls, dest, sha256, size))
         raise NndlError(f"could not download {dest.name}: test")
 
     monkeypatch.setattr(mnist_module, "download_file", fake_download)
     with pytest.raises(NndlError, match="could not download train-images-idx3-ubyte.gz: test .*MNIST needs"):
         ensure_mnist(tmp_path, download=True)
-    urls, dest, sha = calls[0]
+    urls, dest, sha, size = calls[0]
     assert dest == tmp_path / "mnist" / "train-images-idx3-ubyte.gz"
+    assert size == 9_912_422  # a mirror sending more is cut off
     assert sha == MNIST_FILES["train_images"][1]
     assert urls[0].startswith("https://") and len(urls) >= 2
     assert all(u.endswith("/train-images-idx3-ubyte.gz") for u in urls)

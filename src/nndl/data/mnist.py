@@ -45,6 +45,10 @@ MNIST_FILES = {
                     "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"),
 }
 
+#: Sizes in bytes of the four .gz files (a mirror sending more is cut off).
+MNIST_GZ_SIZES = {"train_images": 9_912_422, "train_labels": 28_881,
+                  "test_images": 1_648_877, "test_labels": 4_542}
+
 #: Sizes in bytes of the four files decompressed (checked for decompressed copies).
 MNIST_RAW_SIZES = {"train_images": 47_040_016, "train_labels": 60_008,
                    "test_images": 7_840_016, "test_labels": 10_008}
@@ -195,11 +199,11 @@ def ensure_mnist(root=None, download: bool | None = None, timeout: float = 30) -
             check_raw_size(path, key)
     if missing and offline(download):
         raise NndlError(_missing_message(folder, missing))
-    for canonical, sha in MNIST_FILES.values():
+    for key, (canonical, sha) in MNIST_FILES.items():
         if canonical in missing:
             try:
                 download_file([mirror + canonical for mirror in MIRRORS], folder / canonical, sha,
-                              timeout=timeout)
+                              timeout=timeout, size=MNIST_GZ_SIZES[key])
             except NndlError as exc:
                 names = ", ".join(name for name, _ in MNIST_FILES.values())
                 raise NndlError(f"{exc} (MNIST needs the four files {names} in {folder})") from None
