@@ -302,3 +302,22 @@ def test_images_without_pixels(tmp_path, rng):
     write_idx(folder / "t10k-images-idx3-ubyte.gz", np.zeros((10, 0, 5), dtype=np.uint8))
     with pytest.raises(NndlError, match=r"t10k-images-idx3-ubyte\.gz: the images are 0x5 pixels: empty"):
         load_idx_folder(folder)
+
+
+def test_gzip_claim_is_paid_for_only_as_data_arrive(tmp_path, rng):
+    """1 MB of gzipped random bytes may hold up to 1 GB (1032:1), so a claim of 512 MB passes the
+    header check; the stream ends after 1 MB, and that is all the memory it costs."""
+    import tracemalloc
+
+    noise = rng.integers(0, 256, size=1 << 20, dtype=np.uint8).tobytes()
+    path = tmp_path / "short.gz"
+    path.write_bytes(gzip.compress(_header(8, [4096, 65536]) + noise, compresslevel=1))
+    tracemalloc.start()
+    try:
+        with pytest.raises(NndlError, match=r"short\.gz: truncated: shape \(4096, 65536\) needs 268435456 "
+                                            r"bytes .* the file has 1048576"):
+            read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20

@@ -218,3 +218,34 @@ def test_pillow_warnings_about_metadata_are_silenced(tmp_path):
 def test_folder_given_as_image(tmp_path):
     with pytest.raises(NndlError, match=r"is a folder, not an image"):
         load_digit_image(tmp_path)
+
+
+def test_chunk_length_that_lies_costs_nothing(tmp_path, seven_png):
+    """An IDAT chunk claiming 4 GB: Pillow skips it with read(4 GB), which from a real file
+    would allocate 4 GB; nndl hands Pillow the file's bytes in memory instead."""
+    import struct
+    import tracemalloc
+
+    data = bytearray(seven_png.read_bytes())
+    idat = data.index(b"IDAT")
+    data[idat - 4:idat] = struct.pack(">I", 0xFF0000AF)
+    path = tmp_path / "liar.png"
+    path.write_bytes(bytes(data))
+    tracemalloc.start()
+    try:
+        try:
+            assert load_digit_image(path).shape == (784,)  # the pixels are all there
+        except NndlError as err:
+            assert "liar.png" in str(err)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20
+
+
+def test_image_file_too_big(tmp_path, seven_png, monkeypatch):
+    from nndl.data import images
+
+    monkeypatch.setattr(images, "MAX_IMAGE_BYTES", 100)
+    with pytest.raises(NndlError, match=r"seven\.png: more than 100 bytes"):
+        load_digit_image(seven_png)

@@ -246,15 +246,15 @@ _KIND_NAMES = {"b": "bool", "i": "signed integers", "u": "unsigned integers", "f
 
 # -- 3. the data -----------------------------------------------------------------------------
 def _read_data(stream, header: NpyHeader, where: str) -> np.ndarray:
-    """Exactly ``header.nbytes`` bytes in chunks into a new array; refuse a stream that ends early
-    or goes on after them."""
-    data = bytearray(header.nbytes)
-    view, filled = memoryview(data), 0
-    while filled < len(data):
-        got = stream.readinto(view[filled:filled + CHUNK])
-        if not got:
-            raise NndlError(f"{where}: truncated data ({filled} of {len(data)} bytes)")
-        filled += got
+    """Exactly ``header.nbytes`` bytes, read in chunks, as a new array; refuse a stream that ends
+    early or goes on after them.  The buffer grows with the data that actually arrive, so a
+    deflated stream that stops short costs only what it held."""
+    data = bytearray()
+    while len(data) < header.nbytes:
+        block = stream.read(min(CHUNK, header.nbytes - len(data)))
+        if not block:
+            raise NndlError(f"{where}: truncated data ({len(data)} of {header.nbytes} bytes)")
+        data += block
     if stream.read(1):
         raise NndlError(f"{where}: more data than its header says ({len(data)} bytes)")
     array = np.frombuffer(data, dtype=header.dtype)

@@ -107,15 +107,18 @@ def _check_claim(path: Path, shape: tuple[int, ...], itemsize: int, file_size: i
 
 def _read_payload(stream, path: Path, shape: tuple[int, ...], expected: int) -> bytearray:
     """Read exactly ``expected`` bytes in chunks of at most :data:`CHUNK`; refuse a stream that
-    ends early or goes on after them (looking at most one more chunk ahead)."""
-    data = bytearray(expected)
-    view, filled = memoryview(data), 0
-    while filled < expected:
-        got = stream.readinto(view[filled:filled + CHUNK])
-        if not got:
+    ends early or goes on after them (looking at most one more chunk ahead).
+
+    The buffer grows with the data that actually arrive, so a gzip stream that promises
+    1 GB and holds 1 MB costs 1 MB.
+    """
+    data = bytearray()
+    while len(data) < expected:
+        block = stream.read(min(CHUNK, expected - len(data)))
+        if not block:
             raise NndlError(f"{path}: truncated: shape {shape} needs {expected} bytes of data "
-                            f"after the header, the file has {filled}")
-        filled += got
+                            f"after the header, the file has {len(data)}")
+        data += block
     extra = len(stream.read(CHUNK))
     if extra:
         more = f"{expected + extra}" if extra < CHUNK else f"more than {expected + extra - 1}"

@@ -20,6 +20,8 @@ the same way, so :func:`load_digit_image` repeats those steps:
 """
 from __future__ import annotations
 
+import io
+import os
 import struct
 import warnings
 from pathlib import Path
@@ -35,6 +37,8 @@ INK_THRESHOLD = 0.15  #: normalised values below this are background
 #: Most pixels decoded from one file: 4096 x 4096 holds any phone photo (12 Mpx); a bigger size in
 #: a header is refused before a single pixel is decoded (a 200 kB PNG can claim gigapixels).
 MAX_PIXELS = 4096 * 4096
+#: Largest image file read, in bytes: twice 4096 x 4096 RGBA pixels stored uncompressed.
+MAX_IMAGE_BYTES = 128 << 20
 #: Longer side, in pixels, an image is first reduced to (by a whole factor, averaging boxes of
 #: pixels) when it is bigger: the digit ends up 20 pixels high, and the float work stays small.
 WORK_SIDE = 1024
@@ -80,6 +84,21 @@ def _grey_on_white(image):
     return _reduced(image.convert("L"))
 
 
+def _read_file(path: Path) -> io.BytesIO:
+    """The file's bytes (at most :data:`MAX_IMAGE_BYTES`) as an in-memory file for Pillow.
+
+    Pillow skips a chunk by reading as many bytes as the chunk's header claims; from a real
+    file that allocates the whole claim (up to 4 GB) before reading, from memory it returns
+    only the bytes there are.
+    """
+    with open(path, "rb") as f:
+        data = f.read(min(os.fstat(f.fileno()).st_size, MAX_IMAGE_BYTES) + 1)
+    if len(data) > MAX_IMAGE_BYTES:
+        raise NndlError(f"{path}: more than {MAX_IMAGE_BYTES} bytes; nndl reads image files of up to "
+                        f"{MAX_IMAGE_BYTES >> 20} MB")
+    return io.BytesIO(data)
+
+
 def _open_grey(path: Path) -> np.ndarray:
     """Read an image file as grey levels in [0, 1] (float64), alpha composited onto white.
 
@@ -93,7 +112,7 @@ def _open_grey(path: Path) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "Corrupt EXIF data", "Tag data larger than file", ...
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
+            with Image.open(_read_file(path)) as image:
                 _check_size(image, path)
                 image.load()
                 grey = _grey_on_white(image)
