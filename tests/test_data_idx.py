@@ -231,7 +231,7 @@ def test_gzip_cannot_hold_what_the_header_claims(tmp_path):
     path = tmp_path / "bomb.gz"
     path.write_bytes(gzip.compress(_header(8, [60000, 28, 28]) + bytes(1000)))
     with pytest.raises(NndlError, match=r"bomb\.gz: the IDX header claims shape \(60000, 28, 28\), 47040000 "
-                                        r"bytes of data, but \d+ gzipped bytes cannot hold more than"):
+                                        r"bytes of data, but \d+ gzipped bytes hold at most \d+"):
         read_idx(path)
 
 
@@ -305,19 +305,38 @@ def test_images_without_pixels(tmp_path, rng):
 
 
 def test_gzip_claim_is_paid_for_only_as_data_arrive(tmp_path, rng):
-    """1 MB of gzipped random bytes may hold up to 1 GB (1032:1), so a claim of 512 MB passes the
-    header check; the stream ends after 1 MB, and that is all the memory it costs."""
+    """1 MB of gzipped random bytes may hold up to 100 MB, so a claim of 96 MB passes the header
+    check; the stream ends after 1 MB, and that is all the memory it costs."""
     import tracemalloc
 
     noise = rng.integers(0, 256, size=1 << 20, dtype=np.uint8).tobytes()
     path = tmp_path / "short.gz"
-    path.write_bytes(gzip.compress(_header(8, [4096, 65536]) + noise, compresslevel=1))
+    path.write_bytes(gzip.compress(_header(8, [1536, 65536]) + noise, compresslevel=1))
     tracemalloc.start()
     try:
-        with pytest.raises(NndlError, match=r"short\.gz: truncated: shape \(4096, 65536\) needs 268435456 "
+        with pytest.raises(NndlError, match=r"short\.gz: truncated: shape \(1536, 65536\) needs 100663296 "
                                             r"bytes .* the file has 1048576"):
             read_idx(path)
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
     assert peak < 8 << 20
+
+
+def test_gzip_bomb_beyond_the_floor_is_refused(tmp_path):
+    """128 MB of zeros gzip to about 125 kB (1000:1, which deflate can do): beyond 64 MB, more
+    than 100:1 is a bomb, not data; 32 MB of zeros (below the floor) still load."""
+    import zlib
+
+    def gzip_of(header, zeros):
+        packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+        parts = [packer.compress(header)] + [packer.compress(bytes(1 << 20)) for _ in range(zeros >> 20)]
+        return b"".join(parts + [packer.flush()])
+
+    path = tmp_path / "bomb.gz"
+    path.write_bytes(gzip_of(_header(8, [128 << 20]), 128 << 20))
+    with pytest.raises(NndlError, match=r"bomb\.gz: the IDX header claims shape \(134217728,\), .* hold at "
+                                        r"most 67108864 \(deflate cannot pass 1032:1, and data beyond 64 MB"):
+        read_idx(path)
+    path.write_bytes(gzip_of(_header(8, [32 << 20]), 32 << 20))
+    assert read_idx(path).shape == (32 << 20,)
