@@ -136,6 +136,23 @@ def test_zip_bomb_member_is_refused_unread(tmp_path):
                    "bomb.npz: the members declare", "at most 16777216")
 
 
+def test_overlapping_members_are_refused(tmp_path):
+    """Entries sharing one compressed kernel (the non-recursive zip bomb's trick)."""
+    path = write_zip(tmp_path / "overlap.npz", [("a.npy", npy(np.ones(100))), ("b.npy", npy(np.ones(100)))],
+                     zipfile.ZIP_DEFLATED)
+    data = bytearray(path.read_bytes())
+    second = data.index(b"PK\x01\x02", data.index(b"PK\x01\x02") + 4)
+    data[second + 42:second + 46] = struct.pack("<I", 0)   # b's data "start" where a's do
+    path.write_bytes(bytes(data))
+    one_line_error(lambda: read_npz(path, json_member=None), "overlap.npz: members 'a.npy' and 'b.npy' overlap")
+
+
+def test_many_small_bombs_add_up(tmp_path):
+    """Each 64 kB member of zeros passes on its own slack; 400 of them (25 MB from 40 kB) do not."""
+    path = write_zip(tmp_path / "many.npz", [(f"m{i}.npy", bytes(64000)) for i in range(400)], zipfile.ZIP_DEFLATED)
+    one_line_error(lambda: read_npz(path, json_member=None), "many.npz: the members expand", "25600000 in all")
+
+
 def test_small_zero_arrays_compress_well_and_pass(tmp_path):
     path = tmp_path / "zeros.npz"
     np.savez_compressed(path, b=np.zeros(4000))  # 32 kB to about 100 bytes

@@ -6,8 +6,9 @@ module checks it first, in four steps, each before any work that depends on it:
 
 1. **The zip's central directory**: at most ``max_members`` members, each named
    ``NAME.npy`` once, stored or deflated (the only methods NumPy writes), not encrypted,
-   inside the file, declaring at most ``max_total_bytes`` in all, and no member expanding
-   more than ``max_ratio`` times its compressed size (plus :data:`RATIO_SLACK`, so small
+   inside the file and not overlapping, declaring at most ``max_total_bytes`` in all, and
+   no member (nor all together) expanding more than ``max_ratio`` times its compressed
+   size (plus :data:`RATIO_SLACK` a member and :data:`TOTAL_RATIO_SLACK` in all, so small
    arrays of zeros pass).  Deflate itself cannot go past about 1032:1; float weights
    compress to about 1.1:1.
 2. **Each wanted member's .npy header**, read into memory (at most
@@ -62,6 +63,9 @@ MAX_RATIO = 100
 #: Bytes a member may expand beyond ``max_ratio`` times its compressed size, so that small
 #: arrays of zeros (fresh biases, optimizer moments at step 0) are never refused.
 RATIO_SLACK = 1 << 16
+#: Bytes all members together may expand beyond ``max_ratio`` times their compressed sizes
+#: (per-member slack adds up: 10,000 members of 64 kB of zeros would be 640 MB).
+TOTAL_RATIO_SLACK = 16 << 20
 #: Longest .npy header: NumPy's own limit for reading headers safely.
 MAX_HEADER_BYTES = 10_000
 #: Most dimensions of an array: NumPy's limit.
@@ -157,17 +161,32 @@ def _check_directory(path: Path, archive: zipfile.ZipFile, max_members: int, max
     if len(infos) > max_members:
         raise NndlError(f"{path}: {len(infos)} members; nndl reads archives of at most {max_members}")
     file_size = path.stat().st_size
-    members, total = {}, 0
+    members = {}
     for info in infos:
         name = _check_member(path, info, file_size, max_ratio)
         if name in members:
             raise NndlError(f"{path}: member {info.filename!r} appears twice")
         members[name] = info
-        total += info.file_size
+    _check_no_overlap(path, infos)
+    total, packed = sum(i.file_size for i in infos), sum(i.compress_size for i in infos)
     if total > max_total_bytes:
         raise NndlError(f"{path}: the members declare {total} bytes of data; nndl reads at most "
                         f"{max_total_bytes} from one archive")
+    if total > max_ratio * packed + TOTAL_RATIO_SLACK:
+        raise NndlError(f"{path}: the members expand {packed} bytes to {total} in all, more than "
+                        f"{max_ratio:g} times (a compression bomb, or sizes that lie)")
     return members
+
+
+def _check_no_overlap(path: Path, infos: list[zipfile.ZipInfo]) -> None:
+    """Refuse members whose stored bytes overlap: the trick of zip bombs that let many entries
+    expand one compressed kernel.  Each member's data start after its own header, so a member
+    must end (offset + compressed size) before the next one's header starts."""
+    ordered = sorted(infos, key=lambda i: i.header_offset)
+    for a, b in zip(ordered, ordered[1:]):
+        if a.header_offset + a.compress_size > b.header_offset:
+            raise NndlError(f"{path}: members {a.filename!r} and {b.filename!r} overlap in the file "
+                            f"(a zip bomb, or a corrupt directory)")
 
 
 # -- 2. .npy headers -------------------------------------------------------------------------
