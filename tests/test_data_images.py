@@ -249,3 +249,12 @@ def test_image_file_too_big(tmp_path, seven_png, monkeypatch):
     monkeypatch.setattr(images, "MAX_IMAGE_BYTES", 100)
     with pytest.raises(NndlError, match=r"seven\.png: more than 100 bytes"):
         load_digit_image(seven_png)
+
+
+@pytest.mark.parametrize("fmt", ["EPS", "PCX", "SGI"])
+def test_formats_outside_the_list_are_not_read(tmp_path, fmt):
+    """EPS would run Ghostscript; rare formats only add decoders to attack."""
+    path = tmp_path / "digit.img"
+    draw_seven(mode="RGB" if fmt == "EPS" else "L").save(path, fmt)
+    with pytest.raises(NndlError, match=r"digit\.img: not an image nndl reads \(PNG, JPEG"):
+        load_digit_image(path)

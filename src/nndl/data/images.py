@@ -43,6 +43,10 @@ MAX_IMAGE_BYTES = 128 << 20
 #: pixels) when it is bigger: the digit ends up 20 pixels high, and the float work stays small.
 WORK_SIDE = 1024
 
+#: The image formats read: photos and drawings of digits come in these.  Pillow's other
+#: plugins are left out: EPS runs Ghostscript, and the rare formats add decoders to attack.
+IMAGE_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "DIB", "TIFF", "WEBP", "PPM", "ICO", "TGA")
+
 # What Pillow's decoders raise for broken files besides OSError (its UnidentifiedImageError,
 # "image file is truncated", ...): bad values or modes, "broken PNG file" (SyntaxError), short
 # headers (struct.error, EOFError), bad tables (IndexError, KeyError), codec arithmetic.
@@ -112,7 +116,7 @@ def _open_grey(path: Path) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "Corrupt EXIF data", "Tag data larger than file", ...
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(_read_file(path)) as image:
+            with Image.open(_read_file(path), formats=IMAGE_FORMATS) as image:
                 _check_size(image, path)
                 image.load()
                 grey = _grey_on_white(image)
@@ -123,7 +127,7 @@ def _open_grey(path: Path) -> np.ndarray:
     except IsADirectoryError:
         raise NndlError(f"{path}: is a folder, not an image") from None
     except Image.UnidentifiedImageError:
-        raise NndlError(f"{path}: not an image Pillow can read (PNG, JPEG, ...)") from None
+        raise NndlError(f"{path}: not an image nndl reads ({', '.join(IMAGE_FORMATS[:6])}, ...)") from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise NndlError(f"{path}: the image claims more than {MAX_PIXELS} pixels (4096x4096), the most "
                         f"nndl reads") from None
