@@ -462,6 +462,26 @@ def zip_bomb_member(n_bytes: int) -> bytes:
     return buffer.getvalue()
 
 
+@functools.lru_cache(maxsize=1)
+def many_small_bombs() -> bytes:
+    """400 members of 64 kB of zeros each, deflated: each within its own slack, 25 MB in all."""
+    return zip_of([(f"m{i}.npy", bytes(64000)) for i in range(400)], zipfile.ZIP_DEFLATED)
+
+
+def _patch_offset(archive: bytes, rng: random.Random) -> bytes:
+    """Point one central-directory entry's local header elsewhere (another member's, or anywhere):
+    overlapping members, the trick of non-recursive zip bombs."""
+    out = bytearray(archive)
+    central = [i for i in range(len(out) - 4) if out[i:i + 4] == b"PK\x01\x02"]
+    local = [i for i in range(len(out) - 4) if out[i:i + 4] == b"PK\x03\x04"]
+    if not central:
+        return archive
+    value = rng.choice(local) if local and rng.random() < 0.8 else rng.randrange(max(len(out), 1))
+    i = rng.choice(central)
+    out[i + 42:i + 46] = struct.pack("<I", value)
+    return bytes(out)
+
+
 def _patch_sizes(archive: bytes, rng: random.Random) -> bytes:
     """Change the declared uncompressed size (or compressed size) of one member in the central
     directory and its local header: a lying zip."""
@@ -481,9 +501,10 @@ def _patch_sizes(archive: bytes, rng: random.Random) -> bytes:
 
 def crafted_npz(data: bytes, rng: random.Random) -> bytes:
     """An archive with crafted members: lying .npy headers, odd dtypes, duplicates, foreign or
-    compressed-with-other-codecs members, a zip bomb, thousands of members, nasty JSON, lying sizes."""
+    compressed-with-other-codecs members, zip bombs (one member, many small ones, overlapping
+    members), thousands of members, nasty JSON, lying sizes and offsets."""
     kind = rng.choice(("npy", "npy", "npy", "json", "json", "duplicate", "foreign", "codec", "bomb",
-                       "many", "lie", "lie", "empty", "names"))
+                       "many", "lie", "lie", "empty", "names", "overlap", "small-bombs"))
     base = [("nndl.json.npy", config_json()), ("param/0/w.npy", npy_of(np.ones((2, 2))))]
     if kind == "npy":
         return zip_of(base + [(f"param/{i}/x.npy", crafted_npy(rng)) for i in range(rng.randint(1, 3))],
@@ -506,6 +527,11 @@ def crafted_npz(data: bytes, rng: random.Random) -> bytes:
         return _patch_sizes(zip_of(base, rng.choice((zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED))), rng)
     if kind == "empty":
         return zip_of([])
+    if kind == "overlap":
+        return _patch_offset(zip_of(base * 2 if rng.random() < 0.3 else base + [("x.npy", npy_of(np.zeros(9)))],
+                                    rng.choice((zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED))), rng)
+    if kind == "small-bombs":
+        return many_small_bombs()
     return zip_of([(rng.choice((".npy", "dir/", "a" * 300 + ".npy", "é.npy", "nndl.json.npy\x00x")), npy_of(np.zeros(2)))] + base)
 
 
