@@ -218,7 +218,8 @@ def test_too_many_members(tmp_path):
     one_line_error(lambda: read_npz(path, max_members=20), "many.npz: 30 members; nndl reads archives of at most 20")
 
 
-@pytest.mark.parametrize("content", [b"", b"not a zip at all\n", b"\x89PNG\r\n\x1a\n" + bytes(100), b"PK\x05\x06" + bytes(18)])
+@pytest.mark.parametrize("content", [b"", b"not a zip at all\n", b"\x89PNG\r\n\x1a\n" + bytes(100),
+                                     b"PK\x05\x06" + bytes(18)])
 def test_not_a_zip(tmp_path, content):
     path = tmp_path / "model.npz"
     path.write_bytes(content)

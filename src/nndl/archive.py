@@ -76,6 +76,8 @@ MAX_JSON_BYTES = 4 << 20
 MAX_JSON_DEPTH = 32
 #: dtype kinds an array member may have: bool, signed and unsigned integers, floats.
 NUMERIC_KINDS = "biuf"
+_KIND_NAMES = {"b": "bool", "i": "signed integers", "u": "unsigned integers", "f": "floats",
+               "c": "complex"}
 CHUNK = 1 << 20  # bytes read at a time
 
 # What zipfile and zlib raise for broken archives and members: BadZipFile, LargeZipFile,
@@ -94,6 +96,11 @@ def _reason(exc: BaseException, most: int = 200) -> str:
     """An exception's message on one line, at most ``most`` characters."""
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text if len(text) <= most else text[:most] + "..."
+
+
+def _name(member: str) -> str:
+    """A member's name as messages show it: quoted, escaped, at most 80 characters."""
+    return repr(member if len(member) <= 80 else member[:80] + "...")
 
 
 # -- 1. the central directory -------------------------------------------------------------------
@@ -135,7 +142,7 @@ def _open_zip(path: Path) -> zipfile.ZipFile:
 
 def _check_member(path: Path, info: zipfile.ZipInfo, file_size: int, max_ratio: float) -> str:
     """Check one central-directory entry; return the member's array name (without ``.npy``)."""
-    where = f"{path}: member {info.filename!r}"
+    where = f"{path}: member {_name(info.filename)}"
     if not info.filename.endswith(".npy") or info.is_dir():
         raise NndlError(f"{where} is not an array (.npy); an .npz archive holds only arrays")
     if info.flag_bits & 0x1:
@@ -165,7 +172,7 @@ def _check_directory(path: Path, archive: zipfile.ZipFile, max_members: int, max
     for info in infos:
         name = _check_member(path, info, file_size, max_ratio)
         if name in members:
-            raise NndlError(f"{path}: member {info.filename!r} appears twice")
+            raise NndlError(f"{path}: member {_name(info.filename)} appears twice")
         members[name] = info
     _check_no_overlap(path, infos)
     total, packed = sum(i.file_size for i in infos), sum(i.compress_size for i in infos)
@@ -185,7 +192,7 @@ def _check_no_overlap(path: Path, infos: list[zipfile.ZipInfo]) -> None:
     ordered = sorted(infos, key=lambda i: i.header_offset)
     for a, b in zip(ordered, ordered[1:]):
         if a.header_offset + a.compress_size > b.header_offset:
-            raise NndlError(f"{path}: members {a.filename!r} and {b.filename!r} overlap in the file "
+            raise NndlError(f"{path}: members {_name(a.filename)} and {_name(b.filename)} overlap in the file "
                             f"(a zip bomb, or a corrupt directory)")
 
 
@@ -248,8 +255,9 @@ def _check_header(header: NpyHeader, info: zipfile.ZipInfo, where: str, kinds: s
     dtype, shape = header.dtype, header.shape
     if dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None \
             or dtype.kind not in kinds or dtype.itemsize == 0:
-        raise NndlError(f"{where}: dtype {dtype.str if dtype.fields is None else dtype.descr!r} is not "
-                        f"a plain numeric type ({', '.join(_KIND_NAMES[k] for k in kinds)})")
+        shown = dtype.str if dtype.fields is None else _reason(dtype.descr, most=80)
+        allowed = ", ".join(_KIND_NAMES.get(k, k) for k in kinds)
+        raise NndlError(f"{where}: dtype {shown} is not a plain numeric type ({allowed})")
     if len(shape) > MAX_DIMS or any(d < 0 for d in shape):
         raise NndlError(f"{where}: shape {shape[:8]}{'...' if len(shape) > 8 else ''} is not an array shape")
     if math.prod(d or 1 for d in shape) * dtype.itemsize > max_bytes:  # NumPy needs this even for a size 0
@@ -258,9 +266,6 @@ def _check_header(header: NpyHeader, info: zipfile.ZipInfo, where: str, kinds: s
         raise NndlError(f"{where}: the header says shape {shape} of {dtype.str}, {header.nbytes} bytes, "
                         f"but the member holds {info.file_size - header.data_offset} bytes of data")
 
-
-_KIND_NAMES = {"b": "bool", "i": "signed integers", "u": "unsigned integers", "f": "floats",
-               "c": "complex"}
 
 
 # -- 3. the data -----------------------------------------------------------------------------
@@ -390,11 +395,11 @@ class NpzArchive:
         return name in self._members
 
     def _where(self, name: str) -> str:
-        return f"{self.path}: member {name + '.npy'!r}"
+        return f"{self.path}: member {_name(name + '.npy')}"
 
     def _info(self, name: str) -> zipfile.ZipInfo:
         if name not in self._members:
-            raise NndlError(f"{self.path}: no member {name + '.npy'!r}")
+            raise NndlError(f"{self.path}: no member {_name(name + '.npy')}")
         return self._members[name]
 
     def _read(self, name: str, read: Callable):

@@ -384,7 +384,8 @@ def npz_seeds() -> list[bytes]:
     """Model-like archives: a JSON member and a few float arrays, stored and deflated."""
     rng = np.random.default_rng(0)
     members = [("nndl.json.npy", config_json()), ("param/0/w.npy", npy_of(rng.normal(size=(3, 4)))),
-               ("param/0/b.npy", npy_of(np.zeros(3))), ("param/1/w.npy", npy_of(rng.normal(size=(2, 3)).astype(np.float32))),
+               ("param/0/b.npy", npy_of(np.zeros(3))),
+               ("param/1/w.npy", npy_of(rng.normal(size=(2, 3)).astype(np.float32))),
                ("buffer/0/n.npy", npy_of(np.arange(5, dtype=np.int64)))]
     return [zip_of(members), zip_of(members, zipfile.ZIP_DEFLATED), zip_of(members[:1])]
 
@@ -532,7 +533,8 @@ def crafted_npz(data: bytes, rng: random.Random) -> bytes:
                                     rng.choice((zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED))), rng)
     if kind == "small-bombs":
         return many_small_bombs()
-    return zip_of([(rng.choice((".npy", "dir/", "a" * 300 + ".npy", "é.npy", "nndl.json.npy\x00x")), npy_of(np.zeros(2)))] + base)
+    name = rng.choice((".npy", "dir/", "a" * 300 + ".npy", "é.npy", "nndl.json.npy\x00x"))
+    return zip_of([(name, npy_of(np.zeros(2)))] + base)
 
 
 def npz_mutators() -> list:
