@@ -218,6 +218,17 @@ def test_too_many_members(tmp_path):
     one_line_error(lambda: read_npz(path, max_members=20), "many.npz: 30 members; nndl reads archives of at most 20")
 
 
+def test_directory_bigger_than_its_members_need(tmp_path):
+    """The end record may lie about the count; zipfile parses the directory to its declared size."""
+    path = write_zip(tmp_path / "many.npz", [(f"m{i}.npy", npy(np.zeros(1))) for i in range(30)])
+    data = bytearray(path.read_bytes())
+    end = data.rindex(b"PK\x05\x06")
+    data[end + 8:end + 12] = struct.pack("<HH", 1, 1)   # "one member"
+    path.write_bytes(bytes(data))
+    one_line_error(lambda: read_npz(path, max_members=1), "many.npz: a central directory of",
+                   "1 members need at most 1024")
+
+
 @pytest.mark.parametrize("content", [b"", b"not a zip at all\n", b"\x89PNG\r\n\x1a\n" + bytes(100),
                                      b"PK\x05\x06" + bytes(18)])
 def test_not_a_zip(tmp_path, content):

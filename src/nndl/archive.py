@@ -109,10 +109,16 @@ def _name(member: str) -> str:
 _END_RECORD = struct.Struct("<4s4H2LH")
 
 
-def _declared_members(path: Path) -> int | None:
-    """The member count declared by the end-of-central-directory record (0xFFFF: "see the zip64
-    record", that is, at least 65535), or None if there is no such record.  Read before
-    ``zipfile`` parses the directory, which takes time in proportion to the count."""
+#: Most bytes of central directory per member allowed: NumPy's entries take about 100 (46 fixed,
+#: the name, a zip64 field); ``zipfile`` parses the directory to its declared size.
+MAX_ENTRY_BYTES = 1024
+
+
+def _end_record(path: Path) -> tuple[int, int] | None:
+    """(members, directory bytes) as the end-of-central-directory record declares them, or
+    None if there is no such record.  A count of 0xFFFF means "see the zip64 record", that
+    is, at least 65535.  Read before ``zipfile`` parses the directory, which takes time in
+    proportion to its size."""
     try:
         with open(path, "rb") as f:
             size = f.seek(0, io.SEEK_END)
@@ -123,7 +129,22 @@ def _declared_members(path: Path) -> int | None:
     at = tail.rfind(b"PK\x05\x06")
     if at < 0 or at + _END_RECORD.size > len(tail):
         return None
-    return _END_RECORD.unpack_from(tail, at)[4]
+    fields = _END_RECORD.unpack_from(tail, at)
+    return fields[4], fields[5]
+
+
+def _check_end_record(path: Path, max_members: int) -> None:
+    """Refuse an archive whose end record declares more members, or a bigger directory, than allowed."""
+    declared = _end_record(path)
+    if declared is None:
+        return
+    members, directory = declared
+    if members > max_members:
+        raise NndlError(f"{path}: {members} members{' or more' if members == 0xFFFF else ''}; "
+                        f"nndl reads archives of at most {max_members}")
+    if directory > max_members * MAX_ENTRY_BYTES:
+        raise NndlError(f"{path}: a central directory of {directory} bytes; {max_members} members "
+                        f"need at most {max_members * MAX_ENTRY_BYTES}")
 
 
 def _open_zip(path: Path) -> zipfile.ZipFile:
@@ -367,10 +388,7 @@ class NpzArchive:
                  max_ratio: float = MAX_RATIO):
         self.path = Path(path)
         self.max_total_bytes = max_total_bytes
-        declared = _declared_members(self.path)
-        if declared is not None and declared > max_members:
-            raise NndlError(f"{self.path}: {declared} members{' or more' if declared == 0xFFFF else ''}; "
-                            f"nndl reads archives of at most {max_members}")
+        _check_end_record(self.path, max_members)
         self._zip = _open_zip(self.path)
         try:
             self._members = _check_directory(self.path, self._zip, max_members, max_total_bytes, max_ratio)
