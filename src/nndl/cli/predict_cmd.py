@@ -3,8 +3,15 @@
 Each image goes through MNIST's own preprocessing (ink white on black, cropped, fitted
 in 20×20 keeping its aspect ratio, centred by centre of mass in 28×28) and then through
 the model's stored preprocessing, if any.
+
+An image that cannot be read (not an image, blank, too big) does not stop the others:
+it gets one ``nndl predict: error: ...`` line on stderr and the rest are classified.
+Exit status: 0 if every image was classified; 1 if some could not be read (the others
+were classified); 2 if none could be read, or the model or an option is bad.
 """
 from __future__ import annotations
+
+import sys
 
 import numpy
 
@@ -24,20 +31,37 @@ def register(subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def run(args) -> int:
-    from nndl.data.images import load_digit_images
+def _read_images(paths) -> tuple[list, list]:
+    """Prepare each image file; return (the paths that worked, their inputs), and print one line
+    on stderr for each that did not."""
+    from nndl.data.images import load_digit_image
 
+    good, inputs = [], []
+    for path in paths:
+        try:
+            inputs.append(load_digit_image(path))
+        except NndlError as exc:
+            print(f"nndl predict: error: {exc}", file=sys.stderr)
+            continue
+        good.append(path)
+    return good, inputs
+
+
+def run(args) -> int:
     network = io.load(args.model)
     if int(numpy.prod(network.input_shape)) != 784:
         raise NndlError(f"{args.model} expects inputs of shape {network.input_shape}, but images are "
                         f"preprocessed to 28x28 MNIST digits")
-    x = load_digit_images(args.images)
+    paths, inputs = _read_images(args.images)
+    if not paths:
+        return 2
+    x = numpy.stack(inputs)
     if network.preprocessor is not None:
         x = network.preprocessor.transform(x)
     probs = normalize(network.predict_proba(x))   # softmax as it is; sigmoid outputs scaled to sum to 1
     names = network.class_names or [str(i) for i in range(network.num_classes)]
     top = max(1, min(args.top, len(names)))
-    for path, p in zip(args.images, probs):
+    for path, p in zip(paths, probs):
         order = numpy.argsort(-p, kind="stable")[:top]
         if args.json:
             print_json({"image": path, "prediction": names[order[0]],
@@ -45,4 +69,4 @@ def run(args) -> int:
         else:
             shown = ", ".join(f"{names[i]}: {100 * p[i]:.1f}%" for i in order)
             print(f"{path}: {names[order[0]]}  ({shown})")
-    return 0
+    return 0 if len(paths) == len(args.images) else 1
