@@ -410,7 +410,7 @@ def load_csv(path, label: str | None = None, split=(0.7, 0.15, 0.15), seed: int 
     label_indices = _label_columns(path, header, label)
     columns = [j for j in range(len(header)) if j not in label_indices]
     if not columns:
-        raise NndlError(f"{path}: only the label column(s) {', '.join(header[j] for j in label_indices)}, "
+        raise NndlError(f"{path}: only the label column(s) {_shown_names([header[j] for j in label_indices])}, "
                         f"no feature columns")
     x = _parse_features(path, header, rows, lines, columns)
     task, y, names, note = _parse_targets(path, header, rows, lines, label_indices, task)
