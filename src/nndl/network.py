@@ -273,11 +273,20 @@ class Network(Layer):
         return x
 
     def predict_proba(self, x, batch_size: int = 1000):
-        """Output activations for every row of host array ``x``, in chunks; a host array."""
+        """Output activations for every row of host array ``x``, in chunks; a host array.
+
+        Outputs that are not finite numbers (weights so large the products overflow) are a
+        one-line error, not a silent answer.
+        """
         self.check_input(x)
-        out = [to_numpy(self.feedforward(self.as_input(x[i:i + batch_size])))
-               for i in range(0, len(x), batch_size)]
-        return numpy.concatenate(out) if out else numpy.zeros((0,) + self.output_shape, self.dtype)
+        with numpy.errstate(over="ignore", invalid="ignore"):
+            out = [to_numpy(self.feedforward(self.as_input(x[i:i + batch_size])))
+                   for i in range(0, len(x), batch_size)]
+        a = numpy.concatenate(out) if out else numpy.zeros((0,) + self.output_shape, self.dtype)
+        if not numpy.isfinite(a).all():
+            raise NndlError("the network's outputs are not finite numbers: its weights are so large that "
+                            "the products overflow")
+        return a
 
     def predict(self, x, batch_size: int = 1000):
         """The predicted class of every row of ``x`` (the most active output neuron)."""

@@ -539,3 +539,145 @@ def crafted_npz(data: bytes, rng: random.Random) -> bytes:
 
 def npz_mutators() -> list:
     return [crafted_npz, crafted_npz]
+
+
+# -- nndl model files and checkpoints ------------------------------------------------------------
+def _saved(write) -> bytes:
+    """The bytes of a file that ``write(path)`` writes."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "m.npz"
+        write(path)
+        return path.read_bytes()
+
+
+def model_seeds() -> list[bytes]:
+    """Real model files of every kind nndl writes: dense with a preprocessor and class names,
+    conv + pooling + batch norm + dropout, tied and shared weights inside a nested network,
+    a regressor with its target scaling."""
+    from nndl import io as nndl_io
+    from nndl.layers import Dense, TiedDense
+    from nndl.network import Network
+    from nndl.preprocessing import PCA, Standardize
+    from nndl.spec import parse_spec
+
+    rng = np.random.default_rng(0)
+    dense = Network.from_sizes([6, 5, 3], seed=1)
+    dense.preprocessor = Standardize().fit(rng.normal(size=(20, 6)))
+    dense.class_names = ["a", "b", "c"]
+    conv = Network(parse_spec("conv(3,3,pad=same) bn relu pool(2) dropout(0.2) dense(4) tanh softmax(2)", (1, 6, 6)),
+                   (1, 6, 6), cost="log_likelihood", seed=2)
+    encoder, shared = Dense(3, activation="tanh"), Dense(6, activation="tanh")
+    inner = Network([shared, shared, encoder, TiedDense(encoder, activation="linear")], (6,), cost="quadratic")
+    nested = Network([inner, Dense(2, activation="linear")], (6,), cost="quadratic", seed=3)
+    regressor = Network.from_sizes([4, 3, 1], output_activation="linear", cost="quadratic")
+    regressor.preprocessor = PCA(4).fit(rng.normal(size=(30, 4)))
+    regressor.target_preprocessor = Standardize().fit(rng.normal(size=(30, 1)))
+    return [_saved(lambda p, n=n: nndl_io.save(n, p, {"settings": {"task": "classification"}}))
+            for n in (dense, conv, nested, regressor)]
+
+
+def checkpoint_seeds() -> list[bytes]:
+    """Checkpoints of short runs with state in every part (momentum or Adam, L2, the plateau
+    schedule, early stopping's best weights, dropout's generator)."""
+    from nndl.callbacks import Checkpoint, EarlyStopping, LearningRateSchedule
+    from nndl.models import Classifier
+    from nndl.network import Network
+    from nndl.optim import L2, Adam, HalveOnPlateau, Momentum
+    from nndl.trainer import Trainer
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40, 5)).astype(np.float32)
+    y = (x[:, 0] > 0).astype(np.int64)
+    seeds = []
+    for optimizer in (Momentum(0.1, 0.5), Adam(0.01)):
+        def write(path, optimizer=optimizer):
+            callbacks = [EarlyStopping("validation_accuracy", patience=5), LearningRateSchedule(HalveOnPlateau(2)),
+                         Checkpoint(path)]
+            Trainer(8, callbacks, verbose=False).fit(Classifier(Network.from_sizes([5, 4, 2], dropout=0.2),
+                                                                optimizer, [L2(0.1)]), (x, y), 2, validation_data=(x, y))
+        seeds.append(_saved(write))
+    return seeds
+
+
+def _members(data: bytes) -> list[tuple[str, bytes]]:
+    with zipfile.ZipFile(io.BytesIO(data)) as z:
+        return [(info.filename, z.read(info)) for info in z.infolist()]
+
+
+def _json_nodes(value, path=()):
+    """(path, value) of every node of a parsed JSON value."""
+    yield path, value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield from _json_nodes(item, path + (key,))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _json_nodes(item, path + (i,))
+
+
+#: Values a crafted config may hold in any place: wrong types, huge or negative numbers,
+#: deep or wide structures, names of other things.
+CONFIG_VALUES = (None, True, False, 0, -1, 1, 2, 3.5, -0.0, 1e308, -1e308, 10 ** 9, 10 ** 12, 2 ** 63, 2 ** 64 + 1,
+                 "", "x", "dense", "network", "conv", "nope", "valid", "relu", "softmax", "../../etc/passwd",
+                 "x" * 5000, [], [1], [0], [-1], [10 ** 9, 10 ** 9], [1, 2, 3, 4, 5, 6, 7, 8, 9], [[[]]], {}, {"type": "dense"},
+                 {"type": "network", "layers": [], "input_shape": [1], "cost": "quadratic"},
+                 {"shared": 0}, {"shared": 10 ** 9}, {"__array__": "state/nope"}, {"__array__": 3})
+
+
+def crafted_config(data: bytes, rng: random.Random) -> bytes:
+    """The archive with its nndl.json changed in one to three places: a value replaced (by a
+    wrong type, a huge number, a deep structure), a key removed or added, a list item repeated."""
+    members = _members(data)
+    index = next((i for i, (name, _) in enumerate(members) if name == "nndl.json.npy"), None)
+    if index is None:
+        return data
+    array = np.load(io.BytesIO(members[index][1]), allow_pickle=False)
+    config = json.loads(array.tobytes())
+    for _ in range(rng.randint(1, 3)):
+        path, _ = rng.choice(list(_json_nodes(config))[1:] or [((), None)])
+        if not path:
+            break
+        parent = config
+        for key in path[:-1]:
+            parent = parent[key]
+        key, action = path[-1], rng.random()
+        if action < 0.7:
+            parent[key] = rng.choice(CONFIG_VALUES)
+        elif action < 0.85:
+            del parent[key]
+        elif isinstance(parent, list):
+            parent.insert(key, parent[key])
+        else:
+            parent[rng.choice(("extra", "units", "type", "tied_to", "shared", "padding"))] = rng.choice(CONFIG_VALUES)
+    members[index] = ("nndl.json.npy", npy_of(np.frombuffer(json.dumps(config).encode(), dtype=np.uint8)))
+    return zip_of(members, rng.choice((zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)))
+
+
+def crafted_weights(data: bytes, rng: random.Random) -> bytes:
+    """The archive with one array member replaced: another shape, another dtype, NaN or infinity,
+    zero-sized, or removed."""
+    members = _members(data)
+    arrays = [i for i, (name, _) in enumerate(members) if name != "nndl.json.npy"]
+    if not arrays:
+        return data
+    i = rng.choice(arrays)
+    old = np.load(io.BytesIO(members[i][1]), allow_pickle=False)
+    kind = rng.choice(("shape", "dtype", "nan", "inf", "empty", "remove", "scalar", "bigger"))
+    if kind == "remove":
+        del members[i]
+        return zip_of(members)
+    new = {"shape": lambda: np.zeros(tuple(d + 1 for d in old.shape) or (2,), old.dtype),
+           "dtype": lambda: old.astype(rng.choice((np.int64, np.uint8, np.bool_, np.float16, np.complex64))),
+           "nan": lambda: np.full(old.shape, np.nan, np.float32),
+           "inf": lambda: np.full(old.shape, -np.inf),
+           "empty": lambda: np.zeros((0,) + old.shape[1:], old.dtype),
+           "scalar": lambda: np.float64(3.0),
+           "bigger": lambda: np.zeros((1000,) + old.shape, np.float32) if old.size < 1000 else old}[kind]()
+    members[i] = (members[i][0], npy_of(np.asarray(new)))
+    return zip_of(members)
+
+
+def model_mutators() -> list:
+    return [crafted_config] * 3 + [crafted_weights] * 2 + [crafted_npz]

@@ -60,6 +60,34 @@ def read_npz(path):
     return read_npz(path)
 
 
+def load_model(path):
+    """A model as ``nndl evaluate`` loads it, then one prediction (a loaded model must also run;
+    its errors are named after the model, as the commands name it)."""
+    from nndl import io
+    from nndl.errors import NndlError
+    net = io.load(path)
+    x = np.zeros((2,) + tuple(net.input_shape), np.float32)
+    try:
+        if net.preprocessor is not None:
+            x = net.preprocessor.transform(x.reshape(2, -1)).reshape((2,) + tuple(net.input_shape))
+        return net.predict_proba(x)
+    except NndlError as exc:
+        raise NndlError(f"{path}: {exc}") from None
+
+
+def resume_checkpoint(path):
+    """A checkpoint read and put back into a fresh trainer and model, as a resumed run does."""
+    from nndl import io
+    from nndl.callbacks import EarlyStopping, LearningRateSchedule
+    from nndl.models import Classifier
+    from nndl.optim import HalveOnPlateau, Momentum
+    from nndl.trainer import Trainer
+    net, state = io.read_checkpoint(path)
+    trainer = Trainer(8, [EarlyStopping("validation_accuracy", patience=5), LearningRateSchedule(HalveOnPlateau(2))])
+    io.restore(trainer, Classifier(net, Momentum(0.1, 0.5)), state)
+    return trainer
+
+
 def load_idx_folder(path):
     """Load the folder the mutated file sits in (decoding afresh: the cache is cleared)."""
     from nndl.data import clear_cache, load_idx_folder
@@ -107,6 +135,10 @@ TARGETS = [
            lambda seeds: generic_mutators(seeds) + formats.image_mutators() * 2),
     Target("npz", "model.npz", read_npz, formats.npz_seeds,
            lambda seeds: generic_mutators(seeds) + formats.npz_mutators() * 4),
+    Target("model", "model.npz", load_model, formats.model_seeds,
+           lambda seeds: generic_mutators(seeds) + formats.model_mutators() * 3),
+    Target("checkpoint", "run.ckpt.npz", resume_checkpoint, formats.checkpoint_seeds,
+           lambda seeds: generic_mutators(seeds) + formats.model_mutators() * 3, fast_cases=400),
 ]
 
 
