@@ -10,6 +10,7 @@ it stops improving); a schedule that returns None ends training.
 from __future__ import annotations
 
 from nndl.callbacks.base import Callback
+from nndl.callbacks.early_stopping import default_mode
 from nndl.optim.schedules import get_schedule
 
 
@@ -25,6 +26,8 @@ class LearningRateSchedule(Callback):
     def on_train_begin(self):
         if self.schedule.uses_metric:
             self.trainer.check_figure(self.monitor, f"the {self.schedule.name} schedule")
+            if getattr(self.schedule, "mode", "") is None:
+                self.schedule.mode = default_mode(self.monitor)      # a cost improves by shrinking
         if self.optimizer is None:
             self.optimizer = self.model.optimizer
         if self.eta0 is None:

@@ -315,7 +315,7 @@ def monitored(s: dict, model) -> str:
 def build_trainer(s: dict, model, quiet: bool, callbacks=(), splits=None) -> Trainer:
     """The trainer of the settings, with its callbacks in order: monitoring, the best weights and
     early stopping, the schedule, gradient norms, then ``callbacks`` (JSON lines, checkpoints)."""
-    from nndl.callbacks import EarlyStopping, Evaluate, GradientNorms, LearningRateSchedule
+    from nndl.callbacks import DeadUnits, EarlyStopping, Evaluate, GradientNorms, LearningRateSchedule
     from nndl.optim import SCHEDULES
 
     before = []
@@ -331,6 +331,8 @@ def build_trainer(s: dict, model, quiet: bool, callbacks=(), splits=None) -> Tra
         schedule = make_from_registry(SCHEDULES, s["schedule"], "schedule")
         before.append(LearningRateSchedule(schedule, monitor=monitored(s, model)))
     before.append(GradientNorms())
+    if any(getattr(getattr(layer, "activation", None), "name", None) == "relu" for _, layer in model.network.leaves()):
+        before.append(DeadUnits())
     threads, workers = _count(s["threads"], "--threads"), _count(s["workers"], "--workers")
     return Trainer(s["batch_size"], before + list(callbacks), seed=s["seed"], threads=threads, workers=workers,
                    verbose=not quiet)
