@@ -11,7 +11,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from nndl.archive import MAX_RATIO, Field, NpzArchive, check_schema, parse_json, read_npz
+from nndl.archive import MAX_RATIO, NpzArchive, read_npz
+from nndl.schema import Field, check_schema, parse_json
 from nndl.errors import NndlError
 
 MiB = 1 << 20

@@ -41,7 +41,8 @@ from pathlib import Path
 
 import numpy
 
-from nndl.archive import Field, NpzArchive, check_schema
+from nndl.archive import NpzArchive
+from nndl.schema import Field, check_schema
 from nndl.backend import to_device, to_numpy
 from nndl.errors import NndlError
 from nndl.files import atomic_write

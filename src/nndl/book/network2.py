@@ -28,7 +28,7 @@ import os
 import numpy
 
 from nndl.activations import Sigmoid, sigmoid, sigmoid_prime
-from nndl.archive import parse_json
+from nndl.schema import parse_json
 from nndl.book.mnist_loader import vectorized_result
 from nndl.book.network import DEFAULT_SEED, _as_rows, _BookNetwork, _given
 from nndl.costs import CrossEntropyCost as _NndlCrossEntropy
@@ -260,7 +260,7 @@ def load(filename) -> Network:
 
     The cost is looked up by name in ``{"QuadraticCost", "CrossEntropyCost"}``; a file
     that is not such a network raises a one-line :class:`NndlError`.  The JSON is parsed
-    with bounds (:func:`nndl.archive.parse_json`: size, nesting depth, no NaN or Infinity).
+    with bounds (:func:`nndl.schema.parse_json`: size, nesting depth, no NaN or Infinity).
     """
     path = os.fspath(filename)
     try:

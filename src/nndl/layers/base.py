@@ -52,7 +52,7 @@ from __future__ import annotations
 import inspect
 import threading
 
-from nndl.backend import FLOAT, xp
+from nndl.backend import FLOAT
 from nndl.errors import NndlError
 
 LAYER_TYPES: dict[str, type] = {}

@@ -43,7 +43,6 @@ cut into blocks of examples so each block's ``cols`` stays in the CPU cache
 from __future__ import annotations
 
 import math
-import numbers
 
 from nndl import validation
 from nndl.activations import Softmax, get_activation
