@@ -48,7 +48,7 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
 
-def run_nndl(case, x, y, epochs):
+def run_nndl(case, x, y, epochs, threads="auto"):
     from nndl.callbacks import GradientNorms
     from nndl.models import Classifier
     from nndl.network import Network
@@ -58,7 +58,7 @@ def run_nndl(case, x, y, epochs):
     net = Network.from_sizes(case["sizes"], activation="sigmoid", cost=case["cost"], seed=0)
     regs = [L2(case["lmbda"])] if case["lmbda"] else []
     model = Classifier(net, SGD(case["eta"]), regs)
-    trainer = Trainer(case["batch"], [GradientNorms()], verbose=False)      # as `nndl train` runs it
+    trainer = Trainer(case["batch"], [GradientNorms()], threads=threads, verbose=False)   # as `nndl train` runs it
     times = []
     for e in range(epochs):
         start = time.perf_counter()
@@ -110,7 +110,8 @@ def worker(args) -> None:
     case = CASES[args.case]
     x, y = load_training_images(args.images)
     if args.worker == "nndl":
-        seconds, acc = run_nndl(case, x, y, args.epochs)
+        seconds, acc = run_nndl(case, x, y, args.epochs, args.nndl_threads if args.nndl_threads == "auto"
+                                else int(args.nndl_threads))
     else:
         seconds, acc = run_torch(case, x, y, args.epochs, args.torch_threads)
     print(json.dumps({"seconds": seconds, "accuracy": acc, "peak_mb": peak_mb()}))
@@ -125,6 +126,8 @@ def main() -> None:
     p.add_argument("--worker", choices=["nndl", "torch"], help=argparse.SUPPRESS)
     p.add_argument("--case", help=argparse.SUPPRESS)
     p.add_argument("--torch-threads", type=int, default=2, help=argparse.SUPPRESS)
+    p.add_argument("--nndl-threads", default="auto",
+                   help="nndl's BLAS threads: auto (default, as nndl train) or a number")
     args = p.parse_args()
     if args.worker:
         return worker(args)
@@ -137,12 +140,13 @@ def main() -> None:
             for key, fw, threads in (("nndl", "nndl", 2), ("torch", "torch", 2), ("torch1", "torch", 1)):
                 out = subprocess.run([sys.executable, __file__, "--worker", fw, "--case", name, "--images",
                                       str(args.images), "--epochs", str(args.epochs), "--torch-threads",
-                                      str(threads)], check=True, capture_output=True, text=True).stdout
+                                      str(threads), "--nndl-threads", args.nndl_threads],
+                                     check=True, capture_output=True, text=True).stdout
                 result[key] = json.loads(out.strip().splitlines()[-1])
             case = CASES[name]
             print(json.dumps({
                 "case": name, "layers": case["sizes"], "cost": case["cost"], "batch_size": case["batch"],
-                "images": args.images, "busy_other_core": args.busy,
+                "images": args.images, "busy_other_core": args.busy, "nndl_threads": args.nndl_threads,
                 "nndl_epoch_s": round(result["nndl"]["seconds"], 3),
                 "torch_epoch_s": round(result["torch"]["seconds"], 3),
                 "ratio": round(result["nndl"]["seconds"] / result["torch"]["seconds"], 3),

@@ -315,6 +315,8 @@ def test_save_and_load_round_trip(small_net2, book_data, tmp_path):
     b'{"sizes": [3, 2], "weights": [[[1, 2, 3], [4, 5]]], "biases": [[[0], [0]]], "cost": "QuadraticCost"}',
     b'{"sizes": "784", "weights": [], "biases": [], "cost": "QuadraticCost"}',
     b'{"sizes": [100000000, 100000000], "weights": [[[1]]], "biases": [[[0]]], "cost": "QuadraticCost"}',
+    b'{"sizes": [1, 1], "weights": [[[NaN]]], "biases": [[[0]]], "cost": "QuadraticCost"}',
+    b'{"sizes": [1, 1], "weights": [[[1e999]]], "biases": [[[0]]], "cost": "QuadraticCost"}',
 ])
 def test_load_of_a_corrupt_file_is_a_one_line_error(tmp_path, content):
     path = tmp_path / "bad.json"
@@ -322,6 +324,13 @@ def test_load_of_a_corrupt_file_is_a_one_line_error(tmp_path, content):
     with pytest.raises(NndlError) as info:
         network2.load(path)
     assert "\n" not in str(info.value) and "bad.json" in str(info.value)
+
+
+def test_load_of_deeply_nested_json(tmp_path):
+    path = tmp_path / "deep.json"
+    path.write_bytes(b"[" * 100_000 + b"]" * 100_000)
+    with pytest.raises(NndlError, match=r"deep\.json is not a network saved by network2: JSON nested too deeply"):
+        network2.load(path)
 
 
 def test_load_of_a_missing_file(tmp_path):

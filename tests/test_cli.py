@@ -73,6 +73,26 @@ def test_predict_rejects_a_non_image(small_model, tmp_path):
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+def test_predict_goes_on_past_unreadable_images(small_model, tmp_path):
+    from PIL import Image, ImageDraw
+
+    good = tmp_path / "one.png"
+    img = Image.new("L", (90, 120), 255)
+    ImageDraw.Draw(img).line([(45, 10), (45, 110)], fill=0, width=12)
+    img.save(good)
+    blank, notes = tmp_path / "blank.png", tmp_path / "notes.png"
+    Image.new("L", (40, 40), 255).save(blank)
+    notes.write_text("not an image")
+    r = nndl("predict", small_model[0], blank, good, notes, "--json")
+    assert r.returncode == 1
+    [line] = r.stdout.splitlines()
+    assert json.loads(line)["image"] == str(good)
+    errors = r.stderr.strip().splitlines()
+    assert len(errors) == 2 and "Traceback" not in r.stderr
+    assert "blank.png: no digit found" in errors[0] and "notes.png: not an image" in errors[1]
+    assert all(e.startswith("nndl predict: error: ") for e in errors)
+
+
 def test_csv_training_on_iris_reaches_95_percent(iris_csv, tmp_path):
     out = tmp_path / "iris.npz"
     r = nndl("train", "--data", iris_csv, "--layers", "4,10,3", "--epochs", "100", "--eta", "0.5",

@@ -176,3 +176,102 @@ def test_no_feature_columns(tmp_path):
     path = write(tmp_path, "label\nx\ny\n")
     with pytest.raises(NndlError, match="no feature columns"):
         load_csv(path)
+
+
+# -- bounds and malformed files ------------------------------------------------------------------
+from nndl.data import csv_table  # noqa: E402
+
+
+def one_line(err) -> str:
+    message = str(err.value)
+    assert "\n" not in message and "\r" not in message
+    return message
+
+
+@pytest.mark.parametrize("big", [65536, 10**9, 10**30, 2**63])
+def test_huge_class_index_is_refused(tmp_path, big):
+    """10**9 would make 10**9 classes (a network with 10**9 outputs); 10**30 does not fit in int64."""
+    path = write(tmp_path, "a,label\n" + "".join(f"{i},{i % 3}\n" for i in range(20)) + f"5,{big}\n")
+    with pytest.raises(NndlError, match=rf"table\.csv, line 22, column 'label': class index {big} is too "
+                                        rf"large; .* at most 65536") as err:
+        load_csv(path)
+    one_line(err)
+
+
+def test_largest_class_index_is_accepted(tmp_path):
+    path = write(tmp_path, "a,label\n" + "".join(f"{i},{i % 3}\n" for i in range(20)) + "5,65535\n")
+    splits, _ = load_csv(path, split=(0.5, 0.5))
+    assert splits.train.num_classes == 65536
+
+
+def test_too_many_text_labels(tmp_path, monkeypatch):
+    monkeypatch.setattr(csv_table, "MAX_CLASSES", 3)
+    path = write(tmp_path, "a,label\n" + "".join(f"{i},{'wxyz'[i % 4]}\n" for i in range(20)))
+    with pytest.raises(NndlError, match=r"table\.csv, column 'label': 4 different labels; .* at most 3 classes"):
+        load_csv(path)
+
+
+def test_nul_byte(tmp_path):
+    path = tmp_path / "table.csv"
+    path.write_bytes(b"a,label\n1,x\n2,y\x00\n3,x\n")
+    with pytest.raises(NndlError, match=r"table\.csv, line 3: a NUL byte; not a UTF-8 text file") as err:
+        load_csv(path)
+    one_line(err)
+
+
+@pytest.mark.parametrize("raw, line", [(b"a,label\n1,x\n2,\xff\n", 3), ("a,label\n1,x\n".encode("utf-16"), 1)])
+def test_not_utf8(tmp_path, raw, line):
+    path = tmp_path / "table.csv"
+    path.write_bytes(raw)
+    with pytest.raises(NndlError, match=rf"table\.csv, line {line}: .*not a UTF-8 text file"):
+        load_csv(path)
+
+
+def test_cell_too_long(tmp_path):
+    path = write(tmp_path, "a,label\n1,x\n" + "1" * 300 + ",y\n")
+    with pytest.raises(NndlError, match=r"table\.csv, line 3, column 1: a cell of 300 characters; .* at most 256"):
+        load_csv(path)
+
+
+def test_too_many_columns(tmp_path):
+    names = ",".join(f"c{j}" for j in range(100_001))
+    path = write(tmp_path, names + "\n")
+    with pytest.raises(NndlError, match=r"table\.csv, line 1: 100001 columns; .* at most 100000 columns"):
+        load_csv(path)
+
+
+def test_file_too_big(tmp_path, monkeypatch):
+    monkeypatch.setattr(csv_table, "MAX_CSV_BYTES", 100)
+    path = write(tmp_path, TABLE)
+    with pytest.raises(NndlError, match=r"table\.csv: more than 100 bytes"):
+        load_csv(path)
+
+
+def test_unclosed_quote_swallowing_the_rest(tmp_path):
+    path = write(tmp_path, 'a,b,label\n1,2,x\n"3,4,y\n5,6,x\n')
+    with pytest.raises(NndlError, match=r"table\.csv, line 4: 1 values but the header has 3 columns"):
+        load_csv(path)
+
+
+def test_column_names_with_line_breaks_stay_on_one_line(tmp_path):
+    path = write(tmp_path, '"two\nlines",b,kind\n1,2,x\n3,4,y\n')
+    with pytest.raises(NndlError, match=r"no label column 'species'; the columns are 'two\\nlines', b, kind") as err:
+        load_csv(path, label="species")
+    one_line(err)
+    dup = write(tmp_path, '"x\ry","x\ry",kind\n1,2,x\n', "dup.csv")
+    with pytest.raises(NndlError, match=r"repeats column name\(s\) 'x\\ry'") as err:
+        load_csv(dup)
+    one_line(err)
+
+
+def test_wide_header_lists_some_names(tmp_path):
+    path = write(tmp_path, ",".join(f"c{j}" for j in range(50)) + "\n" + ",".join("1" * 50) + "\n")
+    with pytest.raises(NndlError, match=r"the columns are c0, c1, .*, c19 and 30 more$"):
+        load_csv(path, label="species")
+
+
+def test_too_few_training_rows_to_standardize(tmp_path):
+    path = write(tmp_path, "a,label\n1,x\n2,y\n")
+    with pytest.raises(NndlError, match=r"table\.csv: 2 rows leave 1 for training; standardizing"):
+        load_csv(path, split=(0.5, 0.5))
+    assert len(load_csv(path, split=(0.5, 0.5), standardize=False)[0].train) == 1

@@ -11,6 +11,7 @@ import threading
 
 import pytest
 
+from nndl.data import download as download_module
 from nndl.data.download import download, sha256_file
 from nndl.errors import NndlError
 
@@ -20,7 +21,8 @@ GOOD_SHA = hashlib.sha256(GOOD).hexdigest()
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    files = {"/corrupt/file.gz": BAD, "/good/file.gz": GOOD, "/short/file.gz": GOOD[:1000]}
+    files = {"/corrupt/file.gz": BAD, "/good/file.gz": GOOD, "/short/file.gz": GOOD[:1000],
+             "/big/file.gz": GOOD * 3, "/unannounced/file.gz": GOOD * 3, "/liar/file.gz": GOOD * 3}
 
     def do_GET(self):  # noqa: N802 - http.server's name
         body = self.files.get(self.path)
@@ -28,9 +30,15 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.send_error(404, "Not Found")
             return
         self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
+        if self.path.startswith("/liar/"):
+            self.send_header("Content-Length", str(len(GOOD)))  # and then sends three times that
+        elif not self.path.startswith("/unannounced/"):  # HTTP/1.0: the body ends when the connection closes
+            self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        try:
+            self.wfile.write(body)
+        except (BrokenPipeError, ConnectionResetError):  # the client stopped reading
+            pass
 
     def log_message(self, *args):  # keep the test output quiet
         pass
@@ -130,3 +138,39 @@ def test_sha256_file(tmp_path):
     assert sha256_file(path) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
     with pytest.raises(NndlError, match="nothere: cannot read"):
         sha256_file(tmp_path / "nothere")
+
+
+def test_mirror_announcing_more_than_the_expected_size_is_skipped(server, tmp_path):
+    dest = tmp_path / "file.gz"
+    with pytest.raises(NndlError) as err:
+        download([f"{server}/big/file.gz"], dest, GOOD_SHA, timeout=5, progress=False, size=len(GOOD))
+    assert f"{server}/big/file.gz: announces {3 * len(GOOD)} bytes, more than the {len(GOOD)} expected" in str(err.value)
+    assert list(tmp_path.iterdir()) == []
+    download([f"{server}/big/file.gz", f"{server}/good/file.gz"], dest, GOOD_SHA, timeout=5,
+             progress=False, size=len(GOOD))
+    assert dest.read_bytes() == GOOD
+
+
+def test_reading_stops_past_the_cap(server, tmp_path, monkeypatch):
+    """No Content-Length: reading stops as soon as the body goes past the cap."""
+    monkeypatch.setattr(download_module, "MAX_DOWNLOAD_BYTES", len(GOOD))  # the cap without a size
+    monkeypatch.setattr(download_module, "CHUNK", 4096)
+    dest = tmp_path / "file.gz"
+    with pytest.raises(NndlError, match=rf"unannounced/file\.gz: sent more than the {len(GOOD)} bytes "
+                                        rf"expected; stopped") as err:
+        download([f"{server}/unannounced/file.gz"], dest, GOOD_SHA, timeout=5, progress=False)
+    assert "\n" not in str(err.value)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_content_length_that_lies_low_bounds_the_read(server, tmp_path):
+    """The server announces 100 kB and sends 300 kB: only the announced bytes are read."""
+    dest = tmp_path / "file.gz"
+    download([f"{server}/liar/file.gz"], dest, GOOD_SHA, timeout=5, progress=False, size=len(GOOD))
+    assert dest.read_bytes() == GOOD
+
+
+def test_short_body_of_known_size(server, tmp_path):
+    with pytest.raises(NndlError, match=r"short/file\.gz: sent 1000 of 102400 bytes, checksum mismatch"):
+        download([f"{server}/short/file.gz"], tmp_path / "file.gz", GOOD_SHA, timeout=5, progress=False,
+                 size=len(GOOD))

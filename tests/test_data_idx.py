@@ -204,3 +204,139 @@ def test_load_data_rejects_unknown_specs(tmp_path):
     other.write_text("1,2\n")
     with pytest.raises(NndlError, match="not 'mnist', a folder of IDX files or a .csv file"):
         load_data(other)
+
+
+# -- bounds: nothing is allocated for what a header merely claims ------------------------------
+def _header(code, dims):
+    return bytes([0, 0, code, len(dims)]) + b"".join(d.to_bytes(4, "big") for d in dims)
+
+
+def test_more_dimensions_than_numpy_allows(tmp_path):
+    path = tmp_path / "deep.idx"
+    path.write_bytes(_header(8, [1] * 65) + b"\x07")
+    with pytest.raises(NndlError, match=r"deep\.idx: the IDX header claims 65 dimensions; .* at most 64"):
+        read_idx(path)
+
+
+@pytest.mark.parametrize("dims", [[2**32 - 1, 2**32 - 1], [0, 2**32 - 1, 2**32 - 1], [2**31, 28, 28]])
+def test_header_claiming_too_much_is_refused_before_reading(tmp_path, dims):
+    path = tmp_path / "huge.idx"
+    path.write_bytes(_header(8, dims) + bytes(10))
+    with pytest.raises(NndlError, match=r"huge\.idx: the IDX header claims shape .* more than the \d+ bytes"):
+        read_idx(path)
+
+
+def test_gzip_cannot_hold_what_the_header_claims(tmp_path):
+    """A few hundred gzipped bytes cannot hold 47 MB: refused from the header, nothing decompressed."""
+    path = tmp_path / "bomb.gz"
+    path.write_bytes(gzip.compress(_header(8, [60000, 28, 28]) + bytes(1000)))
+    with pytest.raises(NndlError, match=r"bomb\.gz: the IDX header claims shape \(60000, 28, 28\), 47040000 "
+                                        r"bytes of data, but \d+ gzipped bytes hold at most \d+"):
+        read_idx(path)
+
+
+def test_gzip_stream_longer_than_promised_is_cut_off(tmp_path):
+    """A plausible header followed by far more data (a second gzip member of zeros) than it promised."""
+    import tracemalloc
+
+    zeros = gzip.compress(bytes(64 << 20), compresslevel=1)  # 64 MB of zeros in a few hundred kB
+    path = tmp_path / "long.gz"
+    path.write_bytes(gzip.compress(_header(8, [1000, 28, 28])) + zeros)
+    tracemalloc.start()
+    try:
+        with pytest.raises(NndlError, match=r"long\.gz: trailing bytes: shape \(1000, 28, 28\) needs 784000 "
+                                            r"bytes .* the file has more than"):
+            read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20  # read at most a chunk past the promised 784 kB, never the 64 MB
+
+
+def test_gzip_stream_shorter_than_promised(tmp_path):
+    path = tmp_path / "short.gz"
+    path.write_bytes(gzip.compress(_header(8, [10, 28, 28]) + bytes(5000)))
+    with pytest.raises(NndlError, match=r"short\.gz: truncated: shape \(10, 28, 28\) needs 7840 bytes .* has 5000"):
+        read_idx(path)
+
+
+def test_gzip_garbage_after_the_stream(tmp_path):
+    path = tmp_path / "junk.gz"
+    path.write_bytes(gzip.compress(_idx_bytes(np.zeros((2, 3)))) + b"junk!")
+    with pytest.raises(NndlError, match=r"junk\.gz: corrupt gzip data \(") as err:
+        read_idx(path)
+    assert "\n" not in str(err.value)
+
+
+def test_multi_member_gzip_is_one_stream(tmp_path):
+    raw = _idx_bytes(np.arange(24).reshape(2, 3, 4))
+    path = tmp_path / "two.gz"
+    path.write_bytes(gzip.compress(raw[:10]) + gzip.compress(raw[10:]))
+    np.testing.assert_array_equal(read_idx(path), np.arange(24).reshape(2, 3, 4))
+
+
+@pytest.mark.parametrize("label", [65536, 10**9, 2**31 - 1])
+def test_label_beyond_the_class_cap(tmp_path, rng, label):
+    folder = tmp_path / "fake"
+    make_idx_folder(folder, rng)
+    labels = (np.arange(30) % 3).astype(np.int32)
+    labels[7] = label
+    write_idx(folder / "train-labels-idx1-ubyte.gz", labels)
+    with pytest.raises(NndlError, match=rf"train-labels-idx1-ubyte\.gz: label number 8 is {label}, not a "
+                                        rf"class index below 65536"):
+        load_idx_folder(folder)
+
+
+def test_largest_allowed_label(tmp_path, rng):
+    folder = tmp_path / "fake"
+    make_idx_folder(folder, rng)
+    labels = (np.arange(30) % 3).astype(np.int32)
+    labels[0] = 65535
+    write_idx(folder / "train-labels-idx1-ubyte.gz", labels)
+    assert load_idx_folder(folder)[0].num_classes == 65536
+
+
+def test_images_without_pixels(tmp_path, rng):
+    folder = tmp_path / "fake"
+    make_idx_folder(folder, rng)
+    write_idx(folder / "t10k-images-idx3-ubyte.gz", np.zeros((10, 0, 5), dtype=np.uint8))
+    with pytest.raises(NndlError, match=r"t10k-images-idx3-ubyte\.gz: the images are 0x5 pixels: empty"):
+        load_idx_folder(folder)
+
+
+def test_gzip_claim_is_paid_for_only_as_data_arrive(tmp_path, rng):
+    """1 MB of gzipped random bytes may hold up to 100 MB, so a claim of 96 MB passes the header
+    check; the stream ends after 1 MB, and that is all the memory it costs."""
+    import tracemalloc
+
+    noise = rng.integers(0, 256, size=1 << 20, dtype=np.uint8).tobytes()
+    path = tmp_path / "short.gz"
+    path.write_bytes(gzip.compress(_header(8, [1536, 65536]) + noise, compresslevel=1))
+    tracemalloc.start()
+    try:
+        with pytest.raises(NndlError, match=r"short\.gz: truncated: shape \(1536, 65536\) needs 100663296 "
+                                            r"bytes .* the file has 1048576"):
+            read_idx(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 8 << 20
+
+
+def test_gzip_bomb_beyond_the_floor_is_refused(tmp_path):
+    """128 MB of zeros gzip to about 125 kB (1000:1, which deflate can do): beyond 64 MB, more
+    than 100:1 is a bomb, not data; 32 MB of zeros (below the floor) still load."""
+    import zlib
+
+    def gzip_of(header, zeros):
+        packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+        parts = [packer.compress(header)] + [packer.compress(bytes(1 << 20)) for _ in range(zeros >> 20)]
+        return b"".join(parts + [packer.flush()])
+
+    path = tmp_path / "bomb.gz"
+    path.write_bytes(gzip_of(_header(8, [128 << 20]), 128 << 20))
+    with pytest.raises(NndlError, match=r"bomb\.gz: the IDX header claims shape \(134217728,\), .* hold at "
+                                        r"most 67108864 \(deflate cannot pass 1032:1, and data beyond 64 MB"):
+        read_idx(path)
+    path.write_bytes(gzip_of(_header(8, [32 << 20]), 32 << 20))
+    assert read_idx(path).shape == (32 << 20,)

@@ -112,3 +112,149 @@ def test_pillow_missing(seven_png, monkeypatch):
     monkeypatch.setitem(sys.modules, "PIL", None)  # makes `import PIL` fail
     with pytest.raises(NndlError, match=r"pip install nndl\[images\]"):
         load_digit_image(seven_png)
+
+
+# -- bounds and broken files ---------------------------------------------------------------------
+def png_claiming(width, height):
+    """A tiny PNG file whose header claims ``width`` x ``height`` grey pixels (its data are short)."""
+    import struct
+    import zlib
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(bytes(1 << 16)))
+            + chunk(b"IEND", b""))
+
+
+@pytest.mark.parametrize("width, height", [(4097, 4096), (10000, 9000), (20000, 20000), (2**31 - 1, 1)])
+def test_pixel_count_is_checked_before_decoding(tmp_path, width, height):
+    """Beyond 4096x4096 (ours), and beyond Pillow's own bomb warning and error: all one line, no decoding."""
+    import tracemalloc
+    import warnings
+
+    path = tmp_path / "huge.png"
+    path.write_bytes(png_claiming(width, height))
+    tracemalloc.start()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            with pytest.raises(NndlError, match=r"huge\.png: the image (is \d+x\d+ pixels|claims more than)") as err:
+                load_digit_image(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "\n" not in str(err.value)
+    assert peak < 16 << 20
+
+
+def test_large_image_is_reduced_by_box_averages(tmp_path):
+    """A 1200x2000 image (reduced by 2 to fit 1024) gives exactly what the same drawing at 600x1000 gives."""
+    small = draw_seven(size=(60, 100))
+    big, half = tmp_path / "big.png", tmp_path / "half.png"
+    small.resize((1200, 2000), Image.Resampling.NEAREST).save(big)
+    small.resize((600, 1000), Image.Resampling.NEAREST).save(half)
+    np.testing.assert_array_equal(load_digit_image(big), load_digit_image(half))
+
+
+def test_the_largest_image_loads_in_bounded_memory(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "photo.png"
+    draw_seven(size=(60, 100)).resize((2457, 4096), Image.Resampling.NEAREST).save(path)  # 10 Mpx
+    tracemalloc.start()
+    try:
+        x = load_digit_image(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert x.shape == (784,) and x.max() > 0.9
+    assert peak < 64 << 20  # NumPy works on the reduced image (at most 1024 pixels a side)
+
+
+def test_broken_png_chunk_is_one_line(tmp_path, seven_png):
+    """The pixels split over two IDAT chunks, the second's type garbled: Pillow's load() raises SyntaxError."""
+    import struct
+    import zlib
+
+    data = seven_png.read_bytes()
+    idat = data.index(b"IDAT")
+    length = struct.unpack(">I", data[idat - 4:idat])[0]
+    pixels = data[idat + 4:idat + 4 + length]
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    half = len(pixels) // 2
+    broken = (data[:idat - 4] + chunk(b"IDAT", pixels[:half]) + chunk(b"\x84\xe9\x1b\xa8", pixels[half:])
+              + chunk(b"IEND", b""))
+    path = tmp_path / "broken.png"
+    path.write_bytes(broken)
+    with pytest.raises(NndlError, match=r"broken\.png: cannot read the image \(broken PNG file") as err:
+        load_digit_image(path)
+    assert "\n" not in str(err.value)
+
+
+def test_pillow_warnings_about_metadata_are_silenced(tmp_path):
+    import io
+    import struct
+    import warnings
+
+    buffer = io.BytesIO()
+    draw_seven().save(buffer, "TIFF")
+    data = bytearray(buffer.getvalue())
+    ifd = struct.unpack("<I", data[4:8])[0]
+    count = struct.unpack("<H", data[ifd:ifd + 2])[0]
+    last = ifd + 2 + 12 * (count - 1)          # its last tag: planar configuration
+    data[last + 4:last + 8] = struct.pack("<I", 1000)   # claims 1000 values: "Tag data larger than file"
+    path = tmp_path / "odd.tif"
+    path.write_bytes(bytes(data))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        load_digit_image(path)
+
+
+def test_folder_given_as_image(tmp_path):
+    with pytest.raises(NndlError, match=r"is a folder, not an image"):
+        load_digit_image(tmp_path)
+
+
+def test_chunk_length_that_lies_costs_nothing(tmp_path, seven_png):
+    """An IDAT chunk claiming 4 GB: Pillow skips it with read(4 GB), which from a real file
+    would allocate 4 GB; nndl hands Pillow the file's bytes in memory instead."""
+    import struct
+    import tracemalloc
+
+    data = bytearray(seven_png.read_bytes())
+    idat = data.index(b"IDAT")
+    data[idat - 4:idat] = struct.pack(">I", 0xFF0000AF)
+    path = tmp_path / "liar.png"
+    path.write_bytes(bytes(data))
+    tracemalloc.start()
+    try:
+        try:
+            assert load_digit_image(path).shape == (784,)  # the pixels are all there
+        except NndlError as err:
+            assert "liar.png" in str(err)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 16 << 20
+
+
+def test_image_file_too_big(tmp_path, seven_png, monkeypatch):
+    from nndl.data import images
+
+    monkeypatch.setattr(images, "MAX_IMAGE_BYTES", 100)
+    with pytest.raises(NndlError, match=r"seven\.png: more than 100 bytes"):
+        load_digit_image(seven_png)
+
+
+@pytest.mark.parametrize("fmt", ["EPS", "PCX", "SGI"])
+def test_formats_outside_the_list_are_not_read(tmp_path, fmt):
+    """EPS would run Ghostscript; rare formats only add decoders to attack."""
+    path = tmp_path / "digit.img"
+    draw_seven(mode="RGB" if fmt == "EPS" else "L").save(path, fmt)
+    with pytest.raises(NndlError, match=r"digit\.img: not an image nndl reads \(PNG, JPEG"):
+        load_digit_image(path)

@@ -132,15 +132,16 @@ def test_offline_incomplete_folder_names_missing_files(tmp_path, data_root, monk
 def test_missing_files_are_downloaded_when_online(tmp_path, monkeypatch):
     calls = []
 
-    def fake_download(urls, dest, sha256, timeout=30):
-        calls.append((urls, dest, sha256))
+    def fake_download(urls, dest, sha256, timeout=30, size=None):
+        calls.append((urls, dest, sha256, size))
         raise NndlError(f"could not download {dest.name}: test")
 
     monkeypatch.setattr(mnist_module, "download_file", fake_download)
     with pytest.raises(NndlError, match="could not download train-images-idx3-ubyte.gz: test .*MNIST needs"):
         ensure_mnist(tmp_path, download=True)
-    urls, dest, sha = calls[0]
+    urls, dest, sha, size = calls[0]
     assert dest == tmp_path / "mnist" / "train-images-idx3-ubyte.gz"
+    assert size == 9_912_422  # a mirror sending more is cut off
     assert sha == MNIST_FILES["train_images"][1]
     assert urls[0].startswith("https://") and len(urls) >= 2
     assert all(u.endswith("/train-images-idx3-ubyte.gz") for u in urls)
@@ -202,3 +203,16 @@ def test_decompressed_copies_are_accepted(tmp_path, data_root, standard):
     splits = load_mnist(tmp_path, split="standard", download=False)
     np.testing.assert_array_equal(splits.test.y, standard.test.y)
     np.testing.assert_array_equal(splits.train.y, standard.train.y)
+
+
+def test_data_root_may_be_the_mnist_folder_itself(data_root, monkeypatch, tmp_path):
+    monkeypatch.setattr(mnist_module, "download_file", _no_network)
+    monkeypatch.setenv("NNDL_DATA", str(data_root / "mnist"))
+    assert mnist_module.mnist_dir() == data_root / "mnist"
+    assert ensure_mnist(download=False) == data_root / "mnist"
+    assert len(load_data("mnist").test) == 10000
+    # The usual layout still wins, and an empty folder named mnist is the MNIST folder too.
+    assert mnist_module.mnist_dir(data_root) == data_root / "mnist"
+    (tmp_path / "mnist").mkdir()
+    assert mnist_module.mnist_dir(tmp_path / "mnist") == tmp_path / "mnist"
+    assert mnist_module.mnist_dir(tmp_path / "other") == tmp_path / "other" / "mnist"

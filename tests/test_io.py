@@ -134,3 +134,65 @@ def test_a_model_file_is_not_a_checkpoint(tmp_path):
     path = io.save(Network.from_sizes([3, 2]), tmp_path / "m.npz")
     with pytest.raises(NndlError, match="not a checkpoint"):
         io.read_checkpoint(path)
+
+
+# -- files that must not be trusted --------------------------------------------------------------
+def _with_config(path, tmp_path, change):
+    arrays = dict(np.load(path))
+    config = json.loads(arrays["nndl.json"].tobytes())
+    change(config)
+    arrays["nndl.json"] = np.frombuffer(json.dumps(config).encode(), np.uint8)
+    out = tmp_path / "crafted.npz"
+    np.savez(out, **arrays)
+    return out
+
+
+def test_a_config_that_asks_for_more_than_the_file_holds_allocates_nothing(tmp_path):
+    import tracemalloc
+
+    path = io.save(Network.from_sizes([3, 4, 2]), tmp_path / "m.npz")
+    crafted = _with_config(path, tmp_path, lambda c: c["network"]["layers"][0].update(units=10 ** 9))
+    tracemalloc.start()
+    with pytest.raises(NndlError, match=r"dense W of shape \(1000000000, 3\) needs 3000000000 values, more than "
+                                        r"the file holds"):
+        io.load(crafted)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 50 << 20
+
+
+@pytest.mark.parametrize("change, message", [
+    (lambda c: c["network"].update(input_shape=["784"]), r"network.input_shape\[0\] must be an integer"),
+    (lambda c: c["network"].update(layers={"type": "dense"}), "network.layers must be a list"),
+    (lambda c: c["network"]["layers"][0].update(activation=["relu"]), "unknown activation|activation"),
+    (lambda c: c["network"]["layers"][0].update(units="ten"), "units='ten' must be a whole number"),
+    (lambda c: c.update(version=99), "written by a newer nndl"),
+    (lambda c: c["network"]["layers"].append({"shared": 7}), "repeats layer 7"),
+])
+def test_crafted_configs_are_one_line(tmp_path, change, message):
+    path = io.save(Network.from_sizes([3, 4, 2]), tmp_path / "m.npz")
+    with pytest.raises(NndlError, match=message) as err:
+        io.load(_with_config(path, tmp_path, change))
+    assert "\n" not in str(err.value) and "crafted.npz" in str(err.value)
+
+
+def test_weights_that_are_not_finite_are_refused_at_load_and_at_save(tmp_path):
+    net = Network.from_sizes([3, 4, 2])
+    path = io.save(net, tmp_path / "good.npz")
+    net.layers[1].W.value[0, 0] = np.nan
+    with pytest.raises(NndlError, match="not saving .*hold NaN or infinity"):
+        io.save(net, path)
+    assert np.isfinite(io.load(path).layers[1].W.value).all()         # the good file is still there
+    arrays = dict(np.load(path))
+    arrays["param/1/W"] = np.full_like(arrays["param/1/W"], 1e300, dtype=np.float64)   # no float32 can hold it
+    np.savez(tmp_path / "huge.npz", **arrays)
+    with pytest.raises(NndlError, match=r"param/1/W of layer 1 \(dense\) hold NaN or infinity \(in float32\)"):
+        io.load(tmp_path / "huge.npz")
+
+
+def test_a_text_file_or_an_image_is_not_a_model(tmp_path):
+    for name, data in (("notes.txt", b"hello\n"), ("digit.png", b"\x89PNG\r\n\x1a\n" + bytes(40))):
+        (tmp_path / name).write_bytes(data)
+        with pytest.raises(NndlError, match=r"is not a readable nndl model file \(not a \.npz archive") as err:
+            io.load(tmp_path / name)
+        assert "pickle" not in str(err.value)

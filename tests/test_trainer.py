@@ -243,11 +243,23 @@ def test_training_on_split_batches_is_reproducible_and_learns_like_one_piece():
     assert abs(a.accuracy(x, y) - c.accuracy(x, y)) < 0.15
 
 
+def test_auto_threads_keep_small_products_on_one_thread(monkeypatch):
+    """One BLAS thread for the book's nets (idle or busy machine alike); cores for the parts of a conv net."""
+    import nndl.trainer as trainer_module
+    from nndl.backend import auto_threads
+
+    assert auto_threads(2.6e7) == 1 and auto_threads(1e7) == 1       # conv at batch 10, dense at batch 64
+    monkeypatch.setattr(trainer_module, "usable_cores", lambda: 2)
+    trainer = Trainer(64)                                            # threads="auto"
+    trainer.model = Classifier(_conv_net())
+    assert trainer.batch_parts(auto_threads(_conv_net().forward_flops(64))) == 2
+
+
 def test_auto_workers_split_conv_nets_by_the_threads_but_not_batch_norm_or_dense_nets():
     from nndl.layers.batchnorm import BatchNorm
 
     def parts(net, batch_size, threads):
-        trainer = Trainer(batch_size)
+        trainer = Trainer(batch_size, threads=threads)
         trainer.model = Classifier(net)
         return trainer.batch_parts(threads)
 

@@ -70,14 +70,26 @@ def blas_threads(n: int | None):
         yield
 
 
+#: Matrix products smaller than this many FLOPs run on one BLAS thread (see :func:`auto_threads`).
+MULTITHREAD_FLOPS = 1.0e9
+
+
 def auto_threads(flops_per_product: float) -> int:
     """Pick a BLAS thread count for matrix products of about ``flops_per_product`` FLOPs.
 
-    Below about 10 MFLOP a product finishes in well under a millisecond on one core,
-    and waking a second thread costs more than it saves (and much more when the
-    other core is busy).  Bigger products (conv nets, large batches) use every core.
+    More threads pay only when a product takes long against the time the operating
+    system needs to give a waiting BLAS thread a core.  On an idle machine a second
+    thread makes a 10 MFLOP product (a fraction of a millisecond) a little faster; with
+    another process busy the same product waits for a descheduled thread and becomes
+    tens or hundreds of times slower.  Only from about a GFLOP (10 ms and more on one
+    core) is a second thread never much worse and often twice as fast, so smaller
+    products (every net of the book, dense or conv, at its batch sizes) use one thread,
+    the same on a busy machine as on an idle one — and a run gives the same numbers
+    either way.  (Conv nets use both cores by cutting the mini-batch instead, each part
+    on its own one-thread BLAS: :mod:`nndl.parallel`.)  ``bench/bench_conv.py`` and the
+    README give the measurements.
     """
-    if flops_per_product < 1.0e7:
+    if flops_per_product < MULTITHREAD_FLOPS:
         return 1
     return usable_cores()
 

@@ -83,7 +83,7 @@ class Network(Layer):
         self.output_shape = tuple(shape)
         self.needs_input_grad = False        # on its own; a network around this one sets it per pass
         self.num_classes = int(numpy.prod(self.output_shape))
-        self._eye = xp.eye(self.num_classes, dtype=self.dtype)
+        self._eye = None                     # the one-hot rows, made at the first one_hot
         self._params = _unique(p for layer in self.layers for p in layer.params)
         self._leaves = [layer for _, layer in self.leaves()]
         # Stored with the model by nndl.io: the input preprocessing (applied by predict, predict_proba
@@ -239,6 +239,8 @@ class Network(Layer):
 
     def one_hot(self, labels):
         """Targets y as one-hot rows: label 3 of 10 becomes (0,0,0,1,0,0,0,0,0,0)."""
+        if self._eye is None:
+            self._eye = xp.eye(self.num_classes, dtype=self.dtype)
         return self._eye[labels]
 
     # -- inference ------------------------------------------------------------------------
@@ -283,12 +285,21 @@ class Network(Layer):
     def predict_proba(self, x, batch_size: int = 1000, preprocessed: bool = False):
         """Output activations for every row of host array ``x`` (raw examples: the stored preprocessing
         is applied, unless ``preprocessed``), in chunks; a host array.  A regressor's outputs are in its
-        scaled units (:meth:`nndl.models.Regressor.predict` maps them back)."""
+        scaled units (:meth:`nndl.models.Regressor.predict` maps them back).
+
+        Outputs that are not finite numbers (weights so large the products overflow) are a
+        one-line error, not a silent answer.
+        """
         x = self.prepared(x, preprocessed)
         self.check_input(x)
-        out = [to_numpy(self.feedforward(self.as_input(x[i:i + batch_size])))
-               for i in range(0, len(x), batch_size)]
-        return numpy.concatenate(out) if out else numpy.zeros((0,) + self.output_shape, self.dtype)
+        with numpy.errstate(over="ignore", invalid="ignore"):
+            out = [to_numpy(self.feedforward(self.as_input(x[i:i + batch_size])))
+                   for i in range(0, len(x), batch_size)]
+        a = numpy.concatenate(out) if out else numpy.zeros((0,) + self.output_shape, self.dtype)
+        if not numpy.isfinite(a).all():
+            raise NndlError("the network's outputs are not finite numbers: its weights are so large that "
+                            "the products overflow")
+        return a
 
     def predict(self, x, batch_size: int = 1000, preprocessed: bool = False):
         """The predicted class of every row of ``x`` (raw examples, see :meth:`predict_proba`): the most

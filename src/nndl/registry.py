@@ -62,7 +62,6 @@ def call_with(func, args: list, kwargs: dict, what: str, name: str | None = None
         signature.bind(*args, **kwargs)
     except TypeError as exc:
         message = str(exc)
-        known = [p.name for p in signature.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
         missing = re.search(r"missing a required argument: '(\w+)'", message)
         unknown = re.search(r"unexpected keyword argument '(\w+)'", message)
         if missing:

@@ -22,7 +22,7 @@ from contextlib import nullcontext
 import numpy
 
 from nndl import validation
-from nndl.backend import auto_threads, blas_threads, to_device
+from nndl.backend import auto_threads, blas_threads, to_device, usable_cores
 from nndl.batches import ArrayBatches
 from nndl.callbacks import Callback, NaNGuard, PrintEpochs, ProgressBar, TrainingDiverged
 from nndl.errors import NndlError
@@ -61,12 +61,14 @@ class Trainer:
     seed : int, optional
         Seeds the shuffling (default: the model's network's seed).
     threads : "auto", int or None
-        BLAS threads while training (``"auto"``: one for small products).
+        BLAS threads while training (``"auto"``: one, unless the products are large,
+        :func:`nndl.backend.auto_threads`).
     workers : "auto" or int
         Cut each mini-batch into this many parts that backpropagate at the same time on
         threads, each with a one-thread BLAS (:mod:`nndl.parallel`); 1: one piece.
-        ``"auto"``: as many parts as BLAS threads for a network that gains from it (a
-        conv net without batch normalization) with at least 8 examples per part.
+        ``"auto"``: one part per usable core (or per BLAS thread given) for a network
+        that gains from it (a conv net without batch normalization) with at least 8
+        examples per part.
     verbose : bool
         One line per epoch on stdout, and a progress bar on stderr when that is a terminal.
     """
@@ -178,13 +180,15 @@ class Trainer:
         self.stop_reason = self.stop_reason or reason
 
     def batch_parts(self, threads) -> int:
-        """The number of parts each mini-batch is cut into (see ``workers``)."""
+        """The number of parts each mini-batch is cut into (see ``workers``): with ``threads="auto"``
+        one per usable core, else one per BLAS thread allowed — when the network gains from it
+        and each part gets at least 8 examples."""
         if self.workers != "auto":
             return int(self.workers)
-        network = self.model.network
-        if threads is None or threads < 2 or self.batch_size < 8 * threads or not worth_splitting(network):
+        cores = usable_cores() if self.threads == "auto" else (threads or 1)
+        if cores < 2 or self.batch_size < 8 * cores or not worth_splitting(self.model.network):
             return 1
-        return int(threads)
+        return int(cores)
 
     def check_workers(self, network) -> None:
         """A one-line NndlError if ``workers`` asks to split a network that cannot be split."""

@@ -1,7 +1,6 @@
 """Random transforms drawn per mini-batch, and the ``--augment`` spec that names them."""
 from __future__ import annotations
 
-import math
 
 from nndl.augment.images import (
     _bilinear,

@@ -28,6 +28,7 @@ import os
 import numpy
 
 from nndl.activations import Sigmoid, sigmoid, sigmoid_prime
+from nndl.schema import parse_json
 from nndl.book.mnist_loader import vectorized_result
 from nndl.book.network import DEFAULT_SEED, _as_rows, _BookNetwork, _given
 from nndl.costs import CrossEntropyCost as _NndlCrossEntropy
@@ -90,6 +91,10 @@ class CrossEntropyCost:
 
 
 COSTS = {"QuadraticCost": QuadraticCost, "CrossEntropyCost": CrossEntropyCost}
+#: Largest network file read, in bytes: a [784, 30000, 10] network; parsing takes about twice this.
+MAX_FILE_BYTES = 256 << 20
+#: Deepest JSON nesting of a network file: the object, the list of layers, rows, columns.
+MAX_FILE_DEPTH = 8
 
 
 def _cost_class(cost):
@@ -254,17 +259,19 @@ def load(filename) -> Network:
     """Load a network saved by :meth:`Network.save` (or by the book's ``network2.py``).
 
     The cost is looked up by name in ``{"QuadraticCost", "CrossEntropyCost"}``; a file
-    that is not such a network raises a one-line :class:`NndlError`.
+    that is not such a network raises a one-line :class:`NndlError`.  The JSON is parsed
+    with bounds (:func:`nndl.schema.parse_json`: size, nesting depth, no NaN or Infinity).
     """
     path = os.fspath(filename)
     try:
-        with open(path, encoding="utf-8") as f:
-            data = json.load(f)
+        with open(path, "rb") as f:
+            raw = f.read(min(os.fstat(f.fileno()).st_size, MAX_FILE_BYTES) + 1)
     except OSError as exc:
         raise NndlError(f"cannot read {path}: {exc.strerror}") from None
-    except (ValueError, UnicodeDecodeError):
-        raise NndlError(f"{path} is not a network saved by network2 (not a JSON file)") from None
     what = f"{path} is not a network saved by network2"
+    if len(raw) > MAX_FILE_BYTES:
+        raise NndlError(f"{what} (more than {MAX_FILE_BYTES} bytes)")
+    data = parse_json(raw, what, max_bytes=MAX_FILE_BYTES, max_depth=MAX_FILE_DEPTH)
     if not isinstance(data, dict):
         raise NndlError(f"{what} (expected a JSON object)")
     missing = [k for k in ("sizes", "weights", "biases", "cost") if k not in data]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import warnings
 
 from nndl.callbacks.base import Callback
+from nndl.callbacks.early_stopping import default_mode
 from nndl.errors import NndlWarning
 from nndl.optim.schedules import DecaySchedule, get_schedule
 
@@ -37,6 +38,8 @@ class LearningRateSchedule(Callback):
     def on_train_begin(self):
         if self.schedule.uses_metric:
             self.trainer.check_figure(self.monitor, f"the {self.schedule.name} schedule")
+            if getattr(self.schedule, "mode", "") is None:
+                self.schedule.mode = default_mode(self.monitor)      # a cost improves by shrinking
         if self.optimizer is None:
             self.optimizer = self.model.optimizer
         if self.eta0 is None:

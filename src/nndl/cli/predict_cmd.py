@@ -12,9 +12,15 @@ the top probabilities), the class name and p for a yes/no classifier (p is the
 probability of the second class name, the one the output neuron stands for), the
 labels above ½ for a multi-label one, the value(s) in the targets' units for a
 regressor.  ``--json``: one object per image or row.
+
+An image that cannot be read (not an image, blank, too big) does not stop the others:
+it gets one ``nndl predict: error: ...`` line on stderr and the rest are classified.
+Exit status: 0 if every image was classified; 1 if some could not be read (the others
+were classified); 2 if none could be read, or the model, the table or an option is bad.
 """
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy
@@ -49,19 +55,35 @@ def run(args) -> int:
 
 # -- images ---------------------------------------------------------------------------------------
 def predict_images(args, network) -> int:
-    from nndl.data.images import load_digit_images
-
     features = network.preprocessor.num_features if network.preprocessor is not None else \
         int(numpy.prod(network.input_shape))
     if features != 784:
         raise NndlError(f"{args.model} expects inputs of shape {network.input_shape}, but images are "
                         f"preprocessed to 28x28 MNIST digits")
-    x = load_digit_images(args.inputs)
-    probs = normalize(network.predict_proba(x))   # softmax as it is; sigmoid outputs scaled to sum to 1
+    paths, inputs = _read_images(args.inputs)
+    if not paths:
+        return 2
+    probs = normalize(network.predict_proba(numpy.stack(inputs)))   # softmax as it is; sigmoids scaled to sum to 1
     names = network.class_names or [str(i) for i in range(network.num_classes)]
-    for path, p in zip(args.inputs, probs):
+    for path, p in zip(paths, probs):
         _print_classes(args, {"image": path}, f"{path}:", p, names)
-    return 0
+    return 0 if len(paths) == len(args.inputs) else 1
+
+
+def _read_images(paths) -> tuple[list, list]:
+    """Prepare each image file; return (the paths that worked, their inputs), and print one line
+    on stderr for each that did not."""
+    from nndl.data.images import load_digit_image
+
+    good, inputs = [], []
+    for path in paths:
+        try:
+            inputs.append(load_digit_image(path))
+        except NndlError as exc:
+            print(f"nndl predict: error: {exc}", file=sys.stderr)
+            continue
+        good.append(path)
+    return good, inputs
 
 
 def _print_classes(args, where: dict, label: str, p, names) -> None:

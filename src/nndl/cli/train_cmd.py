@@ -424,9 +424,10 @@ def monitored(s: dict, model) -> str:
 
 def build_trainer(s: dict, model, quiet: bool, callbacks=(), splits=None) -> Trainer:
     """The trainer of the settings, with its callbacks in order: monitoring, the best weights and
-    early stopping, the schedule, gradient norms, the divergence guard, then ``callbacks`` (JSON
-    lines, checkpoints: a diverged epoch is neither printed nor checkpointed)."""
-    from nndl.callbacks import DivergenceGuard, EarlyStopping, Evaluate, GradientNorms, LearningRateSchedule
+    early stopping, the schedule, gradient norms (and dead units for ReLU nets), the divergence guard,
+    then ``callbacks`` (JSON lines, checkpoints: a diverged epoch is neither printed nor checkpointed)."""
+    from nndl.callbacks import DeadUnits, DivergenceGuard, EarlyStopping, Evaluate, GradientNorms, \
+        LearningRateSchedule
 
     before = []
     if s["monitor_training"]:
@@ -439,7 +440,10 @@ def build_trainer(s: dict, model, quiet: bool, callbacks=(), splits=None) -> Tra
         raise NndlError("--early-stop needs validation data, and these data have no validation part")
     if s["schedule"]:
         before.append(LearningRateSchedule(_schedule(s["schedule"]), monitor=monitored(s, model)))
-    before += [GradientNorms(), DivergenceGuard()]
+    before.append(GradientNorms())
+    if any(getattr(getattr(layer, "activation", None), "name", None) == "relu" for _, layer in model.network.leaves()):
+        before.append(DeadUnits())
+    before.append(DivergenceGuard())
     threads, workers = _count(s["threads"], "--threads"), _count(s["workers"], "--workers")
     return Trainer(s["batch_size"], before + list(callbacks), seed=s["seed"], threads=threads, workers=workers,
                    verbose=not quiet)

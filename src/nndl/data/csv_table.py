@@ -3,27 +3,18 @@
 The file needs a header row.  Every column but the target (label) columns is a numeric
 feature.  What the targets are — the task — is given or inferred from them:
 
-==================  ==========================================================  ==========================
-task                the target column(s)                                        inferred when
-==================  ==========================================================  ==========================
-``classification``  class names (``setosa``, ...; sorted to give class indices)  text, or at most
-                    or integer class indices ``0..K-1``                         20 distinct integers
-``binary``          two values (``benign``/``malignant``, 0/1): one output      exactly two distinct values
-``regression``      real numbers, one output per column                         numbers with fractions,
-                                                                                or more than 20 integers
-``multilabel``      several columns of 0/1 (``--label a,b,c``)                  several 0/1 columns
-==================  ==========================================================  ==========================
-
-Rows are shuffled with a seeded generator and cut into training, validation and test
-parts, stratified by class for classification (each part gets about its fraction of
-every class).  Features are standardized with statistics of the training part only;
-so are regression targets (the model maps its outputs back, see
-:class:`nndl.models.Regressor`).
+==================  ==========================================================  ===================
+Limits, checked before anything is parsed into arrays: at most :data:`MAX_CSV_BYTES` of
+UTF-8 text without NUL bytes, :data:`MAX_COLUMNS` columns, :data:`MAX_CELL_CHARS`
+characters a cell and :data:`MAX_CLASSES` classes.  Each broken limit or malformed row is
+one :class:`~nndl.errors.NndlError` line naming the file (and the line where there is one).
 """
 from __future__ import annotations
 
 import csv
+import io
 import re
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -40,37 +31,122 @@ TASKS = ("classification", "binary", "multilabel", "regression")
 #: A column of at most this many distinct integers is taken for classes, of more for a quantity.
 MAX_INFERRED_CLASSES = 20
 
+#: Largest file read, in bytes: parsing takes 15 to 30 times the file's size in memory, and
+#: 100 MB is 400 times the biggest table in the shared data.
+MAX_CSV_BYTES = 100 << 20
+#: Most columns in a table: more than any table of features this loader is meant for.
+MAX_COLUMNS = 100_000
+#: Longest cell, in characters: a number needs at most about 30, a class name a few dozen.
+MAX_CELL_CHARS = 256
+#: Most classes: a label column of class indices with one value 10**9 would otherwise make a
+#: network with 10**9 outputs; 65536 is far beyond any labelled table.
+MAX_CLASSES = 65536
+#: Column names listed in a message at most.
+SHOWN_NAMES = 20
 
-def _read_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
-    """Return the header, the data rows (stripped cells) and each row's line number."""
+
+def _reason(exc: BaseException) -> str:
+    """An exception's message on one line."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _shown(name: str) -> str:
+    """A column name as a message shows it: as it is if it is short and printable, else its repr."""
+    return name if name.isprintable() and len(name) <= 40 else repr(name[:40])
+
+
+def _shown_names(names) -> str:
+    """Up to :data:`SHOWN_NAMES` names joined by commas, then how many more there are."""
+    names = list(names)
+    text = ", ".join(_shown(n) for n in names[:SHOWN_NAMES])
+    return text + (f" and {len(names) - SHOWN_NAMES} more" if len(names) > SHOWN_NAMES else "")
+
+
+def _line_of(raw: bytes, offset: int) -> int:
+    """The line number (from 1) of byte ``offset``."""
+    return raw.count(b"\n", 0, offset) + 1
+
+
+def _read_at_most(f, limit: int) -> bytearray:
+    """The rest of the binary file ``f``, or its next ``limit + 1`` bytes if it is longer
+    (read a megabyte at a time: no buffer of ``limit`` bytes for a small file)."""
+    data = bytearray()
+    while len(data) <= limit:
+        block = f.read(min(1 << 20, limit + 1 - len(data)))
+        if not block:
+            break
+        data += block
+    return data
+
+
+def _read_text(path: Path) -> str:
+    """The file as text: at most :data:`MAX_CSV_BYTES`, no NUL bytes, UTF-8 (a BOM is dropped)."""
     try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            reader = csv.reader(f)
-            header = next(reader, None)
-            rows, lines = [], []
-            for row in reader:
-                if not any(cell.strip() for cell in row):
-                    continue  # blank line
-                rows.append([cell.strip() for cell in row])
-                lines.append(reader.line_num)
+        with open(path, "rb") as f:
+            raw = _read_at_most(f, MAX_CSV_BYTES)
     except FileNotFoundError:
         raise NndlError(f"{path}: no such file") from None
     except IsADirectoryError:
         raise NndlError(f"{path}: is a folder, not a CSV file") from None
-    except UnicodeDecodeError:
-        raise NndlError(f"{path}: not a UTF-8 text file") from None
-    except csv.Error as exc:
-        raise NndlError(f"{path}: not a readable CSV file ({exc})") from None
     except OSError as exc:
         raise NndlError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if len(raw) > MAX_CSV_BYTES:
+        raise NndlError(f"{path}: more than {MAX_CSV_BYTES} bytes; nndl reads CSV tables of up to "
+                        f"{MAX_CSV_BYTES >> 20} MB")
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        raise NndlError(f"{path}, line {_line_of(raw, nul)}: a NUL byte; not a UTF-8 text file")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise NndlError(f"{path}, line {_line_of(raw, exc.start)}: not a UTF-8 text file "
+                        f"(byte 0x{raw[exc.start]:02x})") from None
+
+
+def _check_cells(path: Path, row: list[str], line: int) -> None:
+    """Refuse a row of more than :data:`MAX_COLUMNS` cells or with a cell over :data:`MAX_CELL_CHARS`."""
+    if len(row) > MAX_COLUMNS:
+        raise NndlError(f"{path}, line {line}: {len(row)} columns; nndl reads tables of at most "
+                        f"{MAX_COLUMNS} columns")
+    if row and max(map(len, row)) > MAX_CELL_CHARS:
+        j = max(range(len(row)), key=lambda k: len(row[k]))
+        raise NndlError(f"{path}, line {line}, column {j + 1}: a cell of {len(row[j])} characters; "
+                        f"nndl reads cells of at most {MAX_CELL_CHARS}")
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    """No empty or repeated column names (counted, so a wide header takes linear time)."""
+    if any(not name for name in header):
+        raise NndlError(f"{path}: the header has an empty column name (column {header.index('') + 1})")
+    duplicates = sorted(name for name, n in Counter(header).items() if n > 1)
+    if duplicates:
+        raise NndlError(f"{path}: the header repeats column name(s) {_shown_names(duplicates)}")
+
+
+def _read_rows(path: Path) -> tuple[list[str], list[list[str]], list[int]]:
+    """Return the header, the data rows (stripped cells) and each row's line number.
+
+    The file's size, its encoding, and the number and length of the cells in every row
+    are checked as it is read (:func:`_read_text`, :func:`_check_cells`).
+    """
+    reader = csv.reader(io.StringIO(_read_text(path), newline=""))
+    header, rows, lines = None, [], []
+    try:
+        header = next(reader, None)
+        if header is not None:
+            _check_cells(path, header, reader.line_num)
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue  # blank line
+            _check_cells(path, row, reader.line_num)
+            rows.append([cell.strip() for cell in row])
+            lines.append(reader.line_num)
+    except csv.Error as exc:
+        raise NndlError(f"{path}, line {reader.line_num}: not a readable CSV file ({_reason(exc)})") from None
     if header is None or not any(cell.strip() for cell in header):
         raise NndlError(f"{path}: the file is empty; a CSV table needs a header row and data rows")
     header = [cell.strip() for cell in header]
-    if any(not name for name in header):
-        raise NndlError(f"{path}: the header has an empty column name (column {header.index('') + 1})")
-    duplicates = sorted({name for name in header if header.count(name) > 1})
-    if duplicates:
-        raise NndlError(f"{path}: the header repeats column name(s) {', '.join(duplicates)}")
+    _check_header(path, header)
     if not rows:
         raise NndlError(f"{path}: only a header, no data rows")
     for row, line in zip(rows, lines):
@@ -87,7 +163,7 @@ def _label_columns(path: Path, header: list[str], label: str | None) -> list[int
         names = [name.strip() for name in str(label).split(",")]
         for name in names:
             if name not in header:
-                raise NndlError(f"{path}: no label column {name!r}; the columns are {', '.join(header)}")
+                raise NndlError(f"{path}: no label column {name!r}; the columns are {_shown_names(header)}")
         return [header.index(name) for name in names]
     lower = [name.lower() for name in header]
     for name in LABEL_NAMES:
@@ -97,16 +173,20 @@ def _label_columns(path: Path, header: list[str], label: str | None) -> list[int
 
 
 def _parse_features(path: Path, header, rows, lines, columns) -> np.ndarray:
-    """The feature columns as float64 (N, D); NndlError at the first bad cell."""
-    cells = np.array([[row[j] for j in columns] for row in rows], dtype=str).reshape(len(rows), len(columns))
+    """The feature columns as float64 (N, D); NndlError at the first bad cell.
+
+    The cells go straight from the Python strings to float64 (a text array of N x D cells
+    as long as the longest one could be hundreds of times the file's size).
+    """
+    values = [[row[j] for j in columns] for row in rows]
     try:
-        x = cells.astype(np.float64)
+        x = np.array(values, dtype=np.float64).reshape(len(rows), len(columns))
     except ValueError:
         x = None
     if x is not None and np.isfinite(x).all():
         return x
-    x = np.empty(cells.shape)
-    for i, row in enumerate(cells.tolist()):  # slow path: parse cell by cell to say where it fails
+    x = np.empty((len(rows), len(columns)))
+    for i, row in enumerate(values):  # slow path: parse cell by cell to say where it fails
         for j, cell in enumerate(row):
             where = f"{path}, line {lines[i]}, column {header[columns[j]]!r}"
             if cell == "":
@@ -121,6 +201,32 @@ def _parse_features(path: Path, header, rows, lines, columns) -> np.ndarray:
     return x
 
 
+def _class_indices(path: Path, column: str, values: list[str], lines: list[int]) -> np.ndarray:
+    """Integer labels as int64 class indices, each in ``0 .. MAX_CLASSES - 1`` (checked before
+    NumPy sees them: ``10**30`` does not fit in an int64, ``10**9`` would make 10**9 classes)."""
+    numbers = [int(v) for v in values]
+    low, high = min(numbers), max(numbers)
+    if low < 0:
+        line = lines[numbers.index(low)]
+        raise NndlError(f"{path}, line {line}, column {column!r}: negative class index {low}")
+    if high >= MAX_CLASSES:
+        line = lines[numbers.index(high)]
+        raise NndlError(f"{path}, line {line}, column {column!r}: class index {high} is too large; "
+                        f"labels are class indices 0..K-1 with K at most {MAX_CLASSES}")
+    return np.array(numbers, dtype=np.int64)
+
+
+def _class_names(path: Path, column: str, values: list[str]) -> tuple[np.ndarray, list[str]]:
+    """Text labels: the sorted distinct names (at most :data:`MAX_CLASSES`) and each row's index
+    among them (as ``numpy.unique`` gives, without a text array as wide as the longest name)."""
+    names = sorted(set(values))
+    if len(names) > MAX_CLASSES:
+        raise NndlError(f"{path}, column {column!r}: {len(names)} different labels; nndl handles at "
+                        f"most {MAX_CLASSES} classes")
+    index = {name: k for k, name in enumerate(names)}
+    return np.array([index[v] for v in values], dtype=np.int64), names
+
+
 def _parse_labels(path: Path, column: str, rows, lines, index: int,
                   binary: bool = False) -> tuple[np.ndarray, list[str]]:
     """Class indices (N,) and class names: integers ``0..K-1`` as they are, text sorted.
@@ -133,25 +239,19 @@ def _parse_labels(path: Path, column: str, rows, lines, index: int,
             raise NndlError(f"{path}, line {line}, column {column!r}: empty label")
     if binary:
         numbers = _as_numbers(values)
-        distinct = sorted(set(values)) if numbers is None else None
-        if numbers is not None:
-            uniques = np.unique(numbers)
-            distinct = [f"{u:g}" for u in uniques]
-            y = np.searchsorted(uniques, numbers)
+        if numbers is None:
+            y, distinct = _class_names(path, column, values)
         else:
-            y = np.searchsorted(np.array(distinct), np.array(values))
+            uniques = np.unique(numbers)
+            y, distinct = np.searchsorted(uniques, numbers), [f"{u:g}" for u in uniques]
         if len(distinct) != 2:
             raise NndlError(f"{path}, column {column!r}: a binary task needs exactly two distinct values, "
                             f"this column has {len(distinct)}")
         return y.astype(np.int64), distinct
     if all(_INTEGER.fullmatch(v) for v in values):
-        y = np.array([int(v) for v in values], dtype=np.int64)
-        if y.min() < 0:
-            line = lines[int(y.argmin())]
-            raise NndlError(f"{path}, line {line}, column {column!r}: negative class index {y.min()}")
+        y = _class_indices(path, column, values, lines)
         return y, [str(k) for k in range(int(y.max()) + 1)]
-    names, y = np.unique(np.array(values, dtype=str), return_inverse=True)
-    return y.astype(np.int64), [str(n) for n in names]
+    return _class_names(path, column, values)
 
 
 def _as_numbers(values) -> np.ndarray | None:
@@ -301,7 +401,8 @@ def load_csv(path, label: str | None = None, split=(0.7, 0.15, 0.15), seed: int 
     NndlError
         Naming the file (and line and column where it applies): missing file, no header
         or no rows, a missing label column, a non-numeric, empty or NaN feature value,
-        bad split fractions.
+        bad split fractions, a broken limit (size, columns, cell length, classes), a NUL
+        byte or text that is not UTF-8.
     """
     path = Path(path).expanduser()
     fractions = _check_fractions(split)
@@ -309,7 +410,7 @@ def load_csv(path, label: str | None = None, split=(0.7, 0.15, 0.15), seed: int 
     label_indices = _label_columns(path, header, label)
     columns = [j for j in range(len(header)) if j not in label_indices]
     if not columns:
-        raise NndlError(f"{path}: only the label column(s) {', '.join(header[j] for j in label_indices)}, "
+        raise NndlError(f"{path}: only the label column(s) {_shown_names([header[j] for j in label_indices])}, "
                         f"no feature columns")
     x = _parse_features(path, header, rows, lines, columns)
     task, y, names, note = _parse_targets(path, header, rows, lines, label_indices, task)
@@ -318,6 +419,9 @@ def load_csv(path, label: str | None = None, split=(0.7, 0.15, 0.15), seed: int 
     rng = np.random.default_rng(seed)
     order = _stratified_order(y, rng) if classes is not None else rng.permutation(len(y))
     sizes = _part_sizes(path, len(y), fractions)
+    if standardize and sizes[0] < 2:
+        raise NndlError(f"{path}: {len(y)} rows leave {sizes[0]} for training; standardizing the "
+                        f"features needs at least 2")
     bounds = np.cumsum([0] + sizes)
     picks = [order[bounds[i]:bounds[i + 1]] for i in range(3)]
 

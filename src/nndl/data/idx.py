@@ -13,6 +13,9 @@ Files may be gzip-compressed; compression is recognised by the gzip magic bytes
 from __future__ import annotations
 
 import gzip
+import math
+import os
+import struct
 import zlib
 from pathlib import Path
 
@@ -33,26 +36,125 @@ IDX_TYPES = {
 _CODE_OF_KIND = {(dt.kind, dt.itemsize): code for code, dt in IDX_TYPES.items()}
 GZIP_MAGIC = b"\x1f\x8b"
 
+#: Largest payload read, in bytes: EMNIST ByClass, the biggest IDX data set in use, has 547 MB of images.
+MAX_IDX_BYTES = 1 << 30
+#: deflate cannot do better than about 1032:1 (a 258-byte match costs at least 2 bits), so a
+#: gzipped file can hold at most this many times its own size.
+GZIP_MAX_RATIO = 1032
+#: Beyond :data:`GZIP_BOMB_FLOOR` bytes a gzipped file may hold at most this many times its
+#: size: real IDX data compress 2:1 to 5:1 (MNIST's images 4.7:1), so a claim of 1 GB from
+#: 1 MB of zeros is a decompression bomb, not data.
+GZIP_PLAUSIBLE_RATIO = 100
+#: Payloads up to this size (bytes) are allowed any ratio deflate can reach.
+GZIP_BOMB_FLOOR = 64 << 20
+#: NumPy's limit on the number of dimensions of an array.
+MAX_IDX_DIMS = 64
+CHUNK = 1 << 20  # bytes decompressed at a time
 
-def _read_bytes(path: Path) -> bytes:
-    """Return the content of ``path``, gunzipped if it starts with the gzip magic bytes."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise NndlError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise NndlError(f"{path}: cannot read: {exc.strerror or exc}") from None
-    if raw[:2] != GZIP_MAGIC:
-        return raw
-    try:
-        return gzip.decompress(raw)
-    except (OSError, EOFError, zlib.error) as exc:
-        raise NndlError(f"{path}: corrupt gzip data ({exc or type(exc).__name__}); "
-                        f"delete the file and fetch it again") from None
+
+def _reason(exc: BaseException) -> str:
+    """An exception's message on one line (or its type's name if it has none)."""
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _corrupt_gzip(path: Path, exc: BaseException) -> NndlError:
+    return NndlError(f"{path}: corrupt gzip data ({_reason(exc)}); delete the file and fetch it again")
+
+
+def _read_header(stream, path: Path, ndim: int | None) -> tuple[np.dtype, tuple[int, ...], int]:
+    """Read and check the magic number and dimension sizes; return (dtype, shape, header bytes)."""
+    magic = stream.read(4)
+    if len(magic) < 4:
+        raise NndlError(f"{path}: not an IDX file (only {len(magic)} bytes)")
+    if magic[0] != 0 or magic[1] != 0 or magic[2] not in IDX_TYPES:
+        raise NndlError(f"{path}: not an IDX file (magic number {magic.hex(' ')}; expected "
+                        f"00 00 <type 08/09/0b/0c/0d/0e> <dims>)")
+    dtype, dims_count = IDX_TYPES[magic[2]], magic[3]
+    if ndim is not None and dims_count != ndim:
+        raise NndlError(f"{path}: expected an IDX file with {ndim} dimension(s), "
+                        f"this one has {dims_count}")
+    if dims_count > MAX_IDX_DIMS:
+        raise NndlError(f"{path}: the IDX header claims {dims_count} dimensions; NumPy arrays have "
+                        f"at most {MAX_IDX_DIMS}")
+    header = 4 + 4 * dims_count
+    sizes = stream.read(4 * dims_count)
+    if len(sizes) < 4 * dims_count:
+        raise NndlError(f"{path}: truncated IDX header ({4 + len(sizes)} bytes, the {dims_count} "
+                        f"dimension sizes need {header})")
+    shape = tuple(int.from_bytes(sizes[i:i + 4], "big") for i in range(0, len(sizes), 4))
+    return dtype, shape, header
+
+
+def _check_claim(path: Path, shape: tuple[int, ...], itemsize: int, file_size: int, header: int,
+                 compressed: bool) -> int:
+    """Return the payload's size in bytes, ``prod(shape) * itemsize``, after refusing a header
+    whose promised payload is too big to read or to be in this file.
+
+    Uncompressed, the payload must be exactly the file's size minus the header.  Gzipped,
+    header + payload must be at most ``min(GZIP_MAX_RATIO * size, max(GZIP_BOMB_FLOOR,
+    GZIP_PLAUSIBLE_RATIO * size))`` for a file of ``size`` bytes.  Either way it must be at
+    most :data:`MAX_IDX_BYTES`.
+    """
+    expected = math.prod(shape) * itemsize  # Python integers: no overflow
+    if math.prod(d or 1 for d in shape) * itemsize > MAX_IDX_BYTES:  # NumPy needs this even if a size is 0
+        raise NndlError(f"{path}: the IDX header claims shape {shape}, more than the {MAX_IDX_BYTES} "
+                        f"bytes of data nndl reads from one IDX file")
+    if not compressed:
+        actual = file_size - header
+        if actual != expected:
+            what = "truncated" if actual < expected else "trailing bytes"
+            raise NndlError(f"{path}: {what}: shape {shape} needs {expected} bytes of data "
+                            f"after the header, the file has {actual}")
+    elif header + expected > _gzip_capacity(file_size):
+        raise NndlError(f"{path}: the IDX header claims shape {shape}, {expected} bytes of data, "
+                        f"but {file_size} gzipped bytes hold at most {_gzip_capacity(file_size)} "
+                        f"(deflate cannot pass {GZIP_MAX_RATIO}:1, and data beyond "
+                        f"{GZIP_BOMB_FLOOR >> 20} MB never compress {GZIP_PLAUSIBLE_RATIO}:1)")
+    return expected
+
+
+def _gzip_capacity(file_size: int) -> int:
+    """The most bytes a gzipped IDX file of ``file_size`` bytes is believed to hold."""
+    return min(GZIP_MAX_RATIO * file_size, max(GZIP_BOMB_FLOOR, GZIP_PLAUSIBLE_RATIO * file_size))
+
+
+def _read_payload(stream, path: Path, shape: tuple[int, ...], expected: int) -> bytearray:
+    """Read exactly ``expected`` bytes in chunks of at most :data:`CHUNK`; refuse a stream that
+    ends early or goes on after them (looking at most one more chunk ahead).
+
+    The buffer grows with the data that actually arrive, so a gzip stream that promises
+    1 GB and holds 1 MB costs 1 MB.
+    """
+    data = bytearray()
+    while len(data) < expected:
+        block = stream.read(min(CHUNK, expected - len(data)))
+        if not block:
+            raise NndlError(f"{path}: truncated: shape {shape} needs {expected} bytes of data "
+                            f"after the header, the file has {len(data)}")
+        data += block
+    extra = len(stream.read(CHUNK))
+    if extra:
+        more = f"{expected + extra}" if extra < CHUNK else f"more than {expected + extra - 1}"
+        raise NndlError(f"{path}: trailing bytes: shape {shape} needs {expected} bytes of data "
+                        f"after the header, the file has {more}")
+    return data
+
+
+def _read_idx_stream(stream, path: Path, file_size: int, compressed: bool,
+                     ndim: int | None) -> tuple[np.dtype, tuple[int, ...], bytearray]:
+    """Header, checks, payload: (dtype, shape, data) from an open raw or gzip stream."""
+    dtype, shape, header = _read_header(stream, path, ndim)
+    expected = _check_claim(path, shape, dtype.itemsize, file_size, header, compressed)
+    return dtype, shape, _read_payload(stream, path, shape, expected)
 
 
 def read_idx(path, ndim: int | None = None) -> np.ndarray:
     """Read an IDX file (raw or gzip-compressed) into an array.
+
+    Nothing is allocated before the header is checked: the payload it promises must be
+    at most :data:`MAX_IDX_BYTES`, exactly the rest of an uncompressed file, and no more
+    than a gzipped file can plausibly hold (see :func:`_check_claim`).  A gzip stream is
+    decompressed in chunks and reading stops as soon as it gives more than promised.
 
     Parameters
     ----------
@@ -64,39 +166,35 @@ def read_idx(path, ndim: int | None = None) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
-        Shape from the header, native byte order.  Byte arrays are read-only views of
-        the file's bytes (no copy).
+        Shape from the header, native byte order.
 
     Raises
     ------
     NndlError
         Naming the file: unreadable or corrupt gzip, a bad magic number, an unknown type
-        code, the wrong number of dimensions, or a payload whose length is not the
-        product of the dimensions times the element size (truncated or trailing bytes).
+        code, the wrong number of dimensions, a header promising too much, or a payload
+        whose length is not the product of the dimensions times the element size
+        (truncated or trailing bytes).
     """
     path = Path(path)
-    data = _read_bytes(path)
-    if len(data) < 4:
-        raise NndlError(f"{path}: not an IDX file (only {len(data)} bytes)")
-    if data[0] != 0 or data[1] != 0 or data[2] not in IDX_TYPES:
-        raise NndlError(f"{path}: not an IDX file (magic number {data[:4].hex(' ')}; expected "
-                        f"00 00 <type 08/09/0b/0c/0d/0e> <dims>)")
-    dtype, dims_count = IDX_TYPES[data[2]], data[3]
-    if ndim is not None and dims_count != ndim:
-        raise NndlError(f"{path}: expected an IDX file with {ndim} dimension(s), "
-                        f"this one has {dims_count}")
-    header = 4 + 4 * dims_count
-    if len(data) < header:
-        raise NndlError(f"{path}: truncated IDX header ({len(data)} bytes, the {dims_count} "
-                        f"dimension sizes need {header})")
-    shape = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=dims_count, offset=4))
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    actual = len(data) - header
-    if actual != expected:
-        what = "truncated" if actual < expected else "trailing bytes"
-        raise NndlError(f"{path}: {what}: shape {shape} needs {expected} bytes of data "
-                        f"after the header, the file has {actual}")
-    array = np.frombuffer(data, dtype=dtype, offset=header).reshape(shape)
+    try:
+        with open(path, "rb") as f:
+            file_size = os.fstat(f.fileno()).st_size
+            compressed = f.read(2) == GZIP_MAGIC
+            f.seek(0)
+            if not compressed:
+                dtype, shape, data = _read_idx_stream(f, path, file_size, False, ndim)
+            else:
+                try:
+                    with gzip.GzipFile(fileobj=f) as stream:
+                        dtype, shape, data = _read_idx_stream(stream, path, file_size, True, ndim)
+                except (OSError, EOFError, zlib.error, struct.error) as exc:  # BadGzipFile is an OSError
+                    raise _corrupt_gzip(path, exc) from None
+    except FileNotFoundError:
+        raise NndlError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise NndlError(f"{path}: cannot read: {exc.strerror or _reason(exc)}") from None
+    array = np.frombuffer(data, dtype=dtype).reshape(shape)
     if dtype.itemsize > 1:
         array = array.astype(dtype.newbyteorder("="))
     return array

@@ -6,7 +6,9 @@ edges), then placed in a 28x28 field so that the centre of mass of its pixels is
 the centre of the field.  A network trained on MNIST only recognises digits prepared
 the same way, so :func:`load_digit_image` repeats those steps:
 
-1. grey scale (transparent areas count as white paper), values in [0, 1];
+1. grey scale (transparent areas count as white paper), values in [0, 1]; an image
+   of more than :data:`WORK_SIDE` pixels on its longer side is first reduced by a whole
+   factor (box averages), and one of more than :data:`MAX_PIXELS` is refused unread;
 2. ink polarity: if the border is light (dark ink on paper), invert;
 3. background level (the border's median) to 0, darkest ink to 1; values below
    :data:`INK_THRESHOLD` are background noise and set to 0;
@@ -18,6 +20,10 @@ the same way, so :func:`load_digit_image` repeats those steps:
 """
 from __future__ import annotations
 
+import io
+import os
+import struct
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -28,29 +34,107 @@ SIZE = 28  #: side of the output image
 BOX = 20  #: side of the box the digit is scaled into
 CENTRE = 14  #: row and column of the centre of mass in the output (as in MNIST)
 INK_THRESHOLD = 0.15  #: normalised values below this are background
+#: Most pixels decoded from one file: 4096 x 4096 holds any phone photo (12 Mpx); a bigger size in
+#: a header is refused before a single pixel is decoded (a 200 kB PNG can claim gigapixels).
+MAX_PIXELS = 4096 * 4096
+#: Largest image file read, in bytes: twice 4096 x 4096 RGBA pixels stored uncompressed.
+MAX_IMAGE_BYTES = 128 << 20
+#: Longer side, in pixels, an image is first reduced to (by a whole factor, averaging boxes of
+#: pixels) when it is bigger: the digit ends up 20 pixels high, and the float work stays small.
+WORK_SIDE = 1024
+
+#: The image formats read: photos and drawings of digits come in these.  Pillow's other
+#: plugins are left out: EPS runs Ghostscript, and the rare formats add decoders to attack.
+IMAGE_FORMATS = ("PNG", "JPEG", "GIF", "BMP", "DIB", "TIFF", "WEBP", "PPM", "ICO", "TGA")
+
+# What Pillow's decoders raise for broken files besides OSError (its UnidentifiedImageError,
+# "image file is truncated", ...): bad values or modes, "broken PNG file" (SyntaxError), short
+# headers (struct.error, EOFError), bad tables (IndexError, KeyError), codec arithmetic.
+_DECODER_ERRORS = (OSError, ValueError, SyntaxError, struct.error, EOFError, IndexError, KeyError,
+                   TypeError, ZeroDivisionError, OverflowError, MemoryError)
+
+
+def _pillow():
+    """The ``PIL.Image`` module, or NndlError saying how to install Pillow."""
+    try:
+        from PIL import Image
+    except ImportError:
+        raise NndlError("reading images needs Pillow: pip install nndl[images]") from None
+    return Image
+
+
+def _check_size(image, path: Path) -> None:
+    """Refuse an image whose header claims no pixels or more than :data:`MAX_PIXELS`."""
+    width, height = image.size
+    if width < 1 or height < 1 or width * height > MAX_PIXELS:
+        raise NndlError(f"{path}: the image is {width}x{height} pixels; nndl reads images of 1 to "
+                        f"{MAX_PIXELS} pixels (4096x4096)")
+
+
+def _reduced(image):
+    """``image`` (mode L or RGBA) reduced by a whole factor so that its longer side is at most
+    :data:`WORK_SIDE` (each output pixel the mean of a box of input pixels); unchanged if it fits."""
+    factor = -(-max(image.size) // WORK_SIDE)  # ceiling division
+    return image.reduce(factor) if factor > 1 else image
+
+
+def _grey_on_white(image):
+    """A loaded Pillow image as grey levels (mode L), transparent areas composited onto white."""
+    Image = _pillow()
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
+        image = _reduced(image.convert("RGBA"))
+        paper = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(paper, image)
+    return _reduced(image.convert("L"))
+
+
+def _read_file(path: Path) -> io.BytesIO:
+    """The file's bytes (at most :data:`MAX_IMAGE_BYTES`) as an in-memory file for Pillow.
+
+    Pillow skips a chunk by reading as many bytes as the chunk's header claims; from a real
+    file that allocates the whole claim (up to 4 GB) before reading, from memory it returns
+    only the bytes there are.
+    """
+    with open(path, "rb") as f:
+        data = f.read(min(os.fstat(f.fileno()).st_size, MAX_IMAGE_BYTES) + 1)
+    if len(data) > MAX_IMAGE_BYTES:
+        raise NndlError(f"{path}: more than {MAX_IMAGE_BYTES} bytes; nndl reads image files of up to "
+                        f"{MAX_IMAGE_BYTES >> 20} MB")
+    return io.BytesIO(data)
 
 
 def _open_grey(path: Path) -> np.ndarray:
-    """Read an image file as grey levels in [0, 1] (float64), alpha composited onto white."""
+    """Read an image file as grey levels in [0, 1] (float64), alpha composited onto white.
+
+    The size in the header is checked (:func:`_check_size`) before the pixels are
+    decoded; Pillow's warnings about metadata are silenced, its decompression-bomb
+    warning is an error, and whatever its decoders raise for a broken file becomes one
+    NndlError line naming the file.
+    """
+    Image = _pillow()
     try:
-        from PIL import Image, UnidentifiedImageError
-    except ImportError:
-        raise NndlError("reading images needs Pillow: pip install nndl[images]") from None
-    try:
-        with Image.open(path) as image:
-            image.load()
-            if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-                image = image.convert("RGBA")
-                paper = Image.new("RGBA", image.size, (255, 255, 255, 255))
-                image = Image.alpha_composite(paper, image)
-            grey = np.asarray(image.convert("L"), dtype=np.float64) / 255.0
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "Corrupt EXIF data", "Tag data larger than file", ...
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(_read_file(path), formats=IMAGE_FORMATS) as image:
+                _check_size(image, path)
+                image.load()
+                grey = _grey_on_white(image)
+    except NndlError:  # a ValueError, but already the one line to show
+        raise
     except FileNotFoundError:
         raise NndlError(f"{path}: no such file") from None
-    except UnidentifiedImageError:
-        raise NndlError(f"{path}: not an image Pillow can read (PNG, JPEG, ...)") from None
-    except (OSError, ValueError, Image.DecompressionBombError) as exc:
-        raise NndlError(f"{path}: cannot read the image ({exc})") from None
-    return grey
+    except IsADirectoryError:
+        raise NndlError(f"{path}: is a folder, not an image") from None
+    except Image.UnidentifiedImageError:
+        raise NndlError(f"{path}: not an image nndl reads ({', '.join(IMAGE_FORMATS[:6])}, ...)") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise NndlError(f"{path}: the image claims more than {MAX_PIXELS} pixels (4096x4096), the most "
+                        f"nndl reads") from None
+    except _DECODER_ERRORS as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise NndlError(f"{path}: cannot read the image ({reason[:200]})") from None
+    return np.asarray(grey, dtype=np.float64) / 255.0
 
 
 def _normalise(grey: np.ndarray, path: Path) -> np.ndarray:

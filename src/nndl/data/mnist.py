@@ -45,6 +45,10 @@ MNIST_FILES = {
                     "f7ae60f92e00ec6debd23a6088c31dbd2371eca3ffa0defaefb259924204aec6"),
 }
 
+#: Sizes in bytes of the four .gz files (a mirror sending more is cut off).
+MNIST_GZ_SIZES = {"train_images": 9_912_422, "train_labels": 28_881,
+                  "test_images": 1_648_877, "test_labels": 4_542}
+
 #: Sizes in bytes of the four files decompressed (checked for decompressed copies).
 MNIST_RAW_SIZES = {"train_images": 47_040_016, "train_labels": 60_008,
                    "test_images": 7_840_016, "test_labels": 10_008}
@@ -55,6 +59,10 @@ MIRRORS = [
     "https://ossci-datasets.s3.amazonaws.com/mnist/",
     "http://yann.lecun.com/exdb/mnist/",
 ]
+
+#: Most classes an IDX folder may have: labels are class indices, and a label of 10**9 would
+#: otherwise make a network with 10**9 outputs.  65536 is far beyond any labelled image set.
+MAX_CLASSES = 65536
 
 #: Validation examples split off the end of the training set by the book split.
 BOOK_VALIDATION = 10_000
@@ -74,8 +82,22 @@ def data_root() -> Path:
 
 
 def mnist_dir(root=None) -> Path:
-    """Return the MNIST folder, ``<root>/mnist`` (``root`` defaults to :func:`data_root`)."""
-    return (Path(root).expanduser() if root is not None else data_root()) / "mnist"
+    """Return the MNIST folder: ``<root>/mnist`` (``root`` defaults to :func:`data_root`).
+
+    If there is no ``<root>/mnist`` folder and ``root`` is itself the MNIST folder (it holds
+    one of the four files, or is named ``mnist``), ``root`` is returned: so ``NNDL_DATA``
+    may point at the data root or at the MNIST folder in it.
+    """
+    base = Path(root).expanduser() if root is not None else data_root()
+    folder = base / "mnist"
+    if not folder.is_dir() and (base.name.lower() == "mnist" or _holds_mnist(base)):
+        return base
+    return folder
+
+
+def _holds_mnist(folder: Path) -> bool:
+    """True if ``folder`` holds at least one of the four MNIST files (under any accepted name)."""
+    return any(find_file(folder, canonical) is not None for canonical, _ in MNIST_FILES.values())
 
 
 def offline(download: bool | None = None) -> bool:
@@ -177,11 +199,11 @@ def ensure_mnist(root=None, download: bool | None = None, timeout: float = 30) -
             check_raw_size(path, key)
     if missing and offline(download):
         raise NndlError(_missing_message(folder, missing))
-    for canonical, sha in MNIST_FILES.values():
+    for key, (canonical, sha) in MNIST_FILES.items():
         if canonical in missing:
             try:
                 download_file([mirror + canonical for mirror in MIRRORS], folder / canonical, sha,
-                              timeout=timeout)
+                              timeout=timeout, size=MNIST_GZ_SIZES[key])
             except NndlError as exc:
                 names = ", ".join(name for name, _ in MNIST_FILES.values())
                 raise NndlError(f"{exc} (MNIST needs the four files {names} in {folder})") from None
@@ -213,10 +235,24 @@ def _decode_images(path: Path) -> tuple[np.ndarray, tuple[int, int]]:
                         f"{images.shape} of {images.dtype}")
     if images.shape[0] == 0:
         raise NndlError(f"{path}: the file holds no images")
+    if 0 in images.shape[1:]:
+        raise NndlError(f"{path}: the images are {images.shape[1]}x{images.shape[2]} pixels: empty")
     scale = np.arange(256, dtype=np.float32) / np.float32(255)  # byte value -> [0, 1]
     x = scale[images.reshape(images.shape[0], -1)]
     x.flags.writeable = False
     return x, images.shape[1:]
+
+
+def _check_label_range(path: Path, labels: np.ndarray) -> None:
+    """Labels are class indices: refuse a negative one or one of :data:`MAX_CLASSES` or more."""
+    if len(labels) == 0:
+        return
+    if labels.min() < 0:
+        raise NndlError(f"{path}: negative label {int(labels.min())}")
+    if labels.max() >= MAX_CLASSES:
+        i = int(labels.argmax())
+        raise NndlError(f"{path}: label number {i + 1} is {int(labels[i])}, not a class index below "
+                        f"{MAX_CLASSES}; labels must be class indices 0..K-1")
 
 
 def _decode_labels(path: Path, count: int, images: Path) -> np.ndarray:
@@ -227,8 +263,7 @@ def _decode_labels(path: Path, count: int, images: Path) -> np.ndarray:
                         f"{labels.shape} of {labels.dtype}")
     if len(labels) != count:
         raise NndlError(f"{path}: {len(labels)} labels but {images.name} has {count} images")
-    if labels.min() < 0:
-        raise NndlError(f"{path}: negative label {int(labels.min())}")
+    _check_label_range(path, labels)
     y = labels.astype(np.int64)
     y.flags.writeable = False
     return y

@@ -52,7 +52,7 @@ from __future__ import annotations
 import inspect
 import threading
 
-from nndl.backend import FLOAT, xp
+from nndl.backend import FLOAT
 from nndl.errors import NndlError
 
 LAYER_TYPES: dict[str, type] = {}
@@ -94,6 +94,43 @@ class no_grad:
 
     def __exit__(self, *exc):
         _mode.record = self.before
+
+
+# --------------------------------------------------------------------------- allocation budget
+class _Budget(threading.local):
+    """How many more parameter and buffer values may be allocated (None: no limit)."""
+
+    left = None
+
+
+_budget = _Budget()
+
+
+class allocation_budget:
+    """``with allocation_budget(n):`` — layers built inside may allocate at most ``n`` parameter and
+    buffer values in all.  A model file holds its weights; a config that asks for more than the
+    file holds (a crafted ``units: 10**9``) is refused before anything that size is allocated."""
+
+    def __init__(self, values: int):
+        self.values = int(values)
+
+    def __enter__(self):
+        self.before, _budget.left = _budget.left, self.values
+
+    def __exit__(self, *exc):
+        _budget.left = self.before
+
+
+def spend(shape, what: str) -> None:
+    """Count an allocation of ``shape`` against the budget; a one-line NndlError if it is over."""
+    if _budget.left is None:
+        return
+    n = 1
+    for d in shape:
+        n *= int(d)
+    if n > _budget.left:
+        raise NndlError(f"{what} of shape {tuple(shape)} needs {n} values, more than the file holds")
+    _budget.left -= n
 
 
 # --------------------------------------------------------------------------- parameters
@@ -170,6 +207,12 @@ class Layer:
         self.output_shape = tuple(input_shape)
         self.dtype = dtype
         return self.output_shape
+
+    def add_param(self, name: str, shape, make, regularize: bool = False) -> Parameter:
+        """A new parameter of ``shape`` with the values ``make(shape)`` (an initializer's draw),
+        counted against the :class:`allocation_budget` first."""
+        spend(shape, f"{self.type} {name}")
+        return Parameter(name, make(tuple(shape)), regularize)
 
     @property
     def params(self) -> list[Parameter]:

@@ -40,7 +40,7 @@ from __future__ import annotations
 from nndl import validation
 from nndl.backend import FLOAT, to_device, xp
 from nndl.errors import NndlError
-from nndl.layers.base import Layer, Parameter, register_layer
+from nndl.layers.base import Layer, register_layer, spend
 
 
 @register_layer
@@ -85,8 +85,9 @@ class BatchNorm(Layer):
         # The statistics are taken over the batch axis and every axis after the channel axis.
         self.axes = (0,) + tuple(range(2, len(input_shape) + 1))
         self.stat_shape = (1, features) + (1,) * (len(input_shape) - 1)   # broadcasts against x
-        self.gamma = Parameter("gamma", to_device(xp.ones(features), dtype))
-        self.beta = Parameter("beta", to_device(xp.zeros(features), dtype))
+        self.gamma = self.add_param("gamma", (features,), lambda s: xp.ones(s, dtype=dtype))
+        self.beta = self.add_param("beta", (features,), lambda s: xp.zeros(s, dtype=dtype))
+        spend((2, features), "batchnorm running averages")
         self._buffers = {"running_mean": xp.zeros(features, dtype=dtype),
                          "running_var": xp.ones(features, dtype=dtype)}
         return self.output_shape

@@ -43,14 +43,13 @@ cut into blocks of examples so each block's ``cols`` stays in the CPU cache
 from __future__ import annotations
 
 import math
-import numbers
 
 from nndl import validation
 from nndl.activations import Softmax, get_activation
 from nndl.backend import FLOAT, xp
 from nndl.errors import NndlError
 from nndl.initializers import get_initializer
-from nndl.layers.base import Layer, Parameter, register_layer
+from nndl.layers.base import Layer, register_layer
 
 PADDINGS = ("valid", "same", "full")
 
@@ -221,10 +220,10 @@ class Conv2D(Layer):
         ho, wo = (hp - kh) // sh + 1, (wp - kw) // sw + 1
         self.input_shape, self.output_shape, self.dtype = (c, h, w), (self.filters, ho, wo), dtype
         fan_in, fan_out = c * kh * kw, self.filters * kh * kw
-        self.W = Parameter("W", self.init.weights((self.filters, c, kh, kw), fan_in, fan_out, rng, dtype),
-                           regularize=True)
+        self.W = self.add_param("W", (self.filters, c, kh, kw),
+                                lambda s: self.init.weights(s, fan_in, fan_out, rng, dtype), regularize=True)
         if self.use_bias:
-            self.b = Parameter("b", self.init.biases((self.filters,), rng, dtype))
+            self.b = self.add_param("b", (self.filters,), lambda s: self.init.biases(s, rng, dtype))
         self.fan_in = fan_in
         # The im2col copy is fastest with long contiguous runs: kw·C values per kernel row
         # in the channels-last layout, Wo per output row in the channels-first one.

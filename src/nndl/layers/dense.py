@@ -26,7 +26,7 @@ from nndl.activations import get_activation
 from nndl.backend import FLOAT
 from nndl.errors import NndlError
 from nndl.initializers import get_initializer
-from nndl.layers.base import Layer, Parameter, register_layer
+from nndl.layers.base import Layer, register_layer
 
 
 @register_layer
@@ -78,9 +78,10 @@ class Dense(Layer):
                             f"put a flatten layer before it")
         n_in = int(input_shape[0])
         self.input_shape, self.output_shape, self.dtype = (n_in,), (self.units,), dtype
-        self.W = Parameter("W", self.init.weights((self.units, n_in), n_in, self.units, rng, dtype), regularize=True)
+        self.W = self.add_param("W", (self.units, n_in), lambda s: self.init.weights(s, n_in, self.units, rng, dtype),
+                                regularize=True)
         if self.use_bias:
-            self.b = Parameter("b", self.init.biases((self.units,), rng, dtype))
+            self.b = self.add_param("b", (self.units,), lambda s: self.init.biases(s, rng, dtype))
         return self.output_shape
 
     @property

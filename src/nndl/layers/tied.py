@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from nndl import validation
 from nndl.activations import get_activation
-from nndl.backend import FLOAT, to_device, xp
+from nndl.backend import FLOAT, xp
 from nndl.errors import NndlError
 from nndl.layers.base import Layer, Parameter, register_layer
 
@@ -49,7 +49,7 @@ class TiedDense(Layer):
                             f"but the input has shape {tuple(input_shape)}")
         self.input_shape, self.output_shape, self.dtype = (n_hidden,), (n_out,), dtype
         if self.use_bias:
-            self.b = Parameter("b", to_device(xp.zeros(n_out), dtype))
+            self.b = self.add_param("b", (n_out,), lambda s: xp.zeros(s, dtype=dtype))
         return self.output_shape
 
     @property

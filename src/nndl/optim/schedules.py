@@ -66,17 +66,19 @@ class HalveOnPlateau(Schedule):
     """The book's schedule (chapter 3): halve η when the metric has not improved for
     ``patience`` epochs; stop when η has fallen to η₀ / ``stop_factor`` (128 in the book).
 
-    ``mode="max"``: the metric improves by growing (an accuracy); ``"min"``: by shrinking (a cost).
+    ``mode="max"``: the metric improves by growing (an accuracy); ``"min"``: by shrinking (a
+    cost).  ``None``: as the figure it follows says (the learning-rate callback sets it from
+    the monitored name; on its own it is "max", the book's accuracy).
     """
 
     name = "plateau"
     uses_metric = True
 
-    def __init__(self, patience: int = 10, factor: float = 0.5, stop_factor: float = 128.0, mode: str = "max"):
+    def __init__(self, patience: int = 10, factor: float = 0.5, stop_factor: float = 128.0, mode: str | None = None):
         self.patience = validation.whole("plateau patience", patience, low=1)
         self.factor = validation.number("plateau factor", factor, 0.0, 1.0, low_open=True, high_open=True)
         self.stop_factor = validation.number("plateau stop_factor", stop_factor, 1.0)
-        self.mode = validation.choice("plateau mode", mode, ("max", "min"))
+        self.mode = None if mode is None else validation.choice("plateau mode", mode, ("max", "min"))
         self.best, self.waited, self.eta0 = None, 0, None
 
     def at_epoch_end(self, epoch, eta, metric):
@@ -84,7 +86,7 @@ class HalveOnPlateau(Schedule):
             self.eta0 = eta
         if metric is None:
             return eta
-        if self.best is None or (metric > self.best if self.mode == "max" else metric < self.best):
+        if self.best is None or (metric < self.best if self.mode == "min" else metric > self.best):
             self.best, self.waited = metric, 0
             return eta
         self.waited += 1
@@ -98,7 +100,7 @@ class HalveOnPlateau(Schedule):
 
     def config(self):
         cfg = {"name": self.name, "patience": self.patience, "factor": self.factor, "stop_factor": self.stop_factor}
-        if self.mode != "max":
+        if self.mode is not None:
             cfg["mode"] = self.mode
         return cfg
 

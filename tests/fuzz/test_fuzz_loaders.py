@@ -1,0 +1,167 @@
+"""Fuzzing nndl's loaders: every mutated file is accepted or refused with one NndlError line,
+within 2 s and 200 MB (see fuzz_harness.py).
+
+The fast run (a few hundred cases per loader) is part of the default ``python -m pytest``;
+the long run (thousands per loader, other cases) is marked slow::
+
+    NNDL_FUZZ_SUMMARY=fuzz-summary.json python -m pytest -m slow tests/fuzz
+
+Both print a one-line JSON summary of the counts at the end.  To add a loader, add a
+:class:`Target`: its loader, seed files, mutators and, if it needs them, sibling files.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pytest
+
+import fuzz_formats as formats
+from fuzz_harness import fuzz, generic_mutators
+
+DATA_ROOT = Path(os.environ.get("NNDL_DATA") or "/nonexistent")
+
+
+@dataclass
+class Target:
+    """One loader to fuzz: how to load a file, what to start from, how to mutate it."""
+
+    name: str
+    filename: str
+    loader: Callable[[Path], object]
+    seeds: Callable[[], list[bytes]]
+    mutators: Callable[[list[bytes]], list]     # seeds -> mutators
+    fast_cases: int = 500
+    slow_cases: int = 5000
+    prepare: Callable[[Path], None] | None = None   # writes sibling files into the work folder
+    names_file: bool = True
+
+
+def read_idx(path):
+    from nndl.data import read_idx
+    return read_idx(path)
+
+
+def load_csv(path):
+    from nndl.data import load_csv
+    return load_csv(path)
+
+
+def load_digit_image(path):
+    from nndl.data import load_digit_image
+    return load_digit_image(path)
+
+
+def read_npz(path):
+    from nndl.archive import read_npz
+    return read_npz(path)
+
+
+def load_model(path):
+    """A model as ``nndl evaluate`` loads it, then one prediction (a loaded model must also run;
+    its errors are named after the model, as the commands name it)."""
+    from nndl import io
+    from nndl.errors import NndlError
+    net = io.load(path)
+    x = np.zeros((2,) + tuple(net.input_shape), np.float32)
+    try:
+        if net.preprocessor is not None:
+            x = net.preprocessor.transform(x.reshape(2, -1)).reshape((2,) + tuple(net.input_shape))
+        return net.predict_proba(x)
+    except NndlError as exc:
+        raise NndlError(f"{path}: {exc}") from None
+
+
+def resume_checkpoint(path):
+    """A checkpoint read and put back into a fresh trainer and model, as a resumed run does."""
+    from nndl import io
+    from nndl.callbacks import EarlyStopping, LearningRateSchedule
+    from nndl.models import Classifier
+    from nndl.optim import HalveOnPlateau, Momentum
+    from nndl.trainer import Trainer
+    net, state = io.read_checkpoint(path)
+    trainer = Trainer(8, [EarlyStopping("validation_accuracy", patience=5), LearningRateSchedule(HalveOnPlateau(2))])
+    io.restore(trainer, Classifier(net, Momentum(0.1, 0.5)), state)
+    return trainer
+
+
+def load_idx_folder(path):
+    """Load the folder the mutated file sits in (decoding afresh: the cache is cleared)."""
+    from nndl.data import clear_cache, load_idx_folder
+    clear_cache()
+    return load_idx_folder(path.parent)
+
+
+FOLDER_FILES = {  # a tiny MNIST-layout folder: 30 training and 10 test images of 5x5
+    "train-images-idx3-ubyte.gz": (np.arange(30 * 25) % 256).reshape(30, 5, 5),
+    "train-labels-idx1-ubyte.gz": np.arange(30) % 3,
+    "t10k-images-idx3-ubyte.gz": (np.arange(10 * 25) % 256).reshape(10, 5, 5),
+    "t10k-labels-idx1-ubyte.gz": np.arange(10) % 3,
+}
+
+
+def idx_folder(mutated: str) -> Callable[[Path], None]:
+    """A ``prepare`` that writes the good folder files except ``mutated``."""
+    def prepare(folder: Path) -> None:
+        from nndl.data import write_idx
+        for name, array in FOLDER_FILES.items():
+            if name != mutated:
+                write_idx(folder / name, array.astype(np.uint8))
+    return prepare
+
+
+def folder_seed(name: str) -> list[bytes]:
+    raw = formats.idx_bytes(FOLDER_FILES[name].astype(np.uint8))
+    return [raw, __import__("gzip").compress(raw, mtime=0)]
+
+
+TARGETS = [
+    Target("idx", "data-idx3-ubyte", read_idx, lambda: formats.idx_seeds(DATA_ROOT),
+           lambda seeds: generic_mutators(seeds) + formats.idx_mutators() * 3, slow_cases=10_000),
+    Target("idx-folder-labels", "train-labels-idx1-ubyte.gz", load_idx_folder,
+           lambda: folder_seed("train-labels-idx1-ubyte.gz"),
+           lambda seeds: generic_mutators(seeds) + [formats.crafted_labels(30)] * 6 + formats.idx_mutators(),
+           fast_cases=250, prepare=idx_folder("train-labels-idx1-ubyte.gz"), names_file=False),
+    Target("idx-folder-images", "train-images-idx3-ubyte.gz", load_idx_folder,
+           lambda: folder_seed("train-images-idx3-ubyte.gz"),
+           lambda seeds: generic_mutators(seeds) + [formats.crafted_images(30)] * 6 + formats.idx_mutators(),
+           fast_cases=250, prepare=idx_folder("train-images-idx3-ubyte.gz"), names_file=False),
+    Target("csv", "table.csv", load_csv, lambda: formats.csv_seeds(DATA_ROOT),
+           lambda seeds: generic_mutators(seeds) + formats.csv_mutators() * 4),
+    Target("image", "digit.png", load_digit_image, formats.image_seeds,
+           lambda seeds: generic_mutators(seeds) + formats.image_mutators() * 2),
+    Target("npz", "model.npz", read_npz, formats.npz_seeds,
+           lambda seeds: generic_mutators(seeds) + formats.npz_mutators() * 4),
+    Target("model", "model.npz", load_model, formats.model_seeds,
+           lambda seeds: generic_mutators(seeds) + formats.model_mutators() * 3),
+    Target("checkpoint", "run.ckpt.npz", resume_checkpoint, formats.checkpoint_seeds,
+           lambda seeds: generic_mutators(seeds) + formats.model_mutators() * 3, fast_cases=400),
+]
+
+
+def run(target: Target, workdir: Path, cases: int, seed: int):
+    if target.name == "image":
+        pytest.importorskip("PIL")
+    if target.prepare is not None:
+        target.prepare(workdir)
+    seeds = target.seeds()
+    return fuzz(target.name, target.loader, seeds, target.mutators(seeds), cases=cases, workdir=workdir,
+                filename=target.filename, seed=seed, names_file=target.names_file)
+
+
+@pytest.mark.parametrize("target", TARGETS, ids=[t.name for t in TARGETS])
+def test_fuzz(target, tmp_path, fuzz_summaries):
+    report = run(target, tmp_path, target.fast_cases, seed=0)
+    fuzz_summaries.append({"run": "fast", **report.counts()})
+    assert not report.failures, report.summary()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("target", TARGETS, ids=[t.name for t in TARGETS])
+def test_fuzz_long(target, tmp_path, fuzz_summaries):
+    report = run(target, tmp_path, target.slow_cases, seed=1)
+    fuzz_summaries.append({"run": "slow", **report.counts()})
+    assert not report.failures, report.summary()
