@@ -70,7 +70,7 @@ def load_model(path):
     try:
         if net.preprocessor is not None:
             x = net.preprocessor.transform(x.reshape(2, -1)).reshape((2,) + tuple(net.input_shape))
-        return net.predict_proba(x)
+        return net.predict_proba(x, preprocessed=True)     # x has been through it just above
     except NndlError as exc:
         raise NndlError(f"{path}: {exc}") from None
 
