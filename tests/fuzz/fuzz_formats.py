@@ -681,3 +681,23 @@ def crafted_weights(data: bytes, rng: random.Random) -> bytes:
 
 def model_mutators() -> list:
     return [crafted_config] * 3 + [crafted_weights] * 2 + [crafted_npz]
+
+
+def command_model_seeds(data_root: Path) -> list[bytes]:
+    """Models as ``nndl train`` saves them for the shared tables, whose settings name those
+    tables (so ``nndl evaluate MODEL`` reads them): a classifier on iris, a regressor on diabetes."""
+    from nndl import io as nndl_io
+    from nndl.data.csv_table import load_csv
+    from nndl.network import Network
+
+    seeds = []
+    for table, task, sizes, out in (("iris/iris.csv", "classification", [4, 5, 3], "softmax"),
+                                    ("diabetes/diabetes.csv", "regression", [10, 4, 1], "linear")):
+        splits, pre = load_csv(data_root / table)
+        net = Network.from_sizes(sizes, output_activation=out, cost="log_likelihood" if out == "softmax" else
+                                 "quadratic")
+        net.preprocessor, net.target_preprocessor = pre, splits.target_preprocessor
+        net.class_names = splits.train.class_names
+        settings = {"data": str(data_root / table), "task": task, "seed": 0, "label": None, "epochs": 1}
+        seeds.append(_saved(lambda p, n=net, s=settings: nndl_io.save(n, p, {"settings": s})))
+    return seeds

@@ -88,6 +88,22 @@ def resume_checkpoint(path):
     return trainer
 
 
+def evaluate_command(path):
+    """``nndl evaluate MODEL --json`` run as a user runs it: a refusal is its one stderr line."""
+    import contextlib
+    import io as text_io
+
+    from nndl.cli.main import main
+    from nndl.errors import NndlError
+    out, err = text_io.StringIO(), text_io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        status = main(["evaluate", str(path), "--json"])
+    if status != 0:
+        lines = err.getvalue().strip().splitlines()
+        raise NndlError(lines[-1] if len(lines) == 1 else f"exit {status} with {len(lines)} lines: {lines!r}")
+    return out.getvalue()
+
+
 def load_idx_folder(path):
     """Load the folder the mutated file sits in (decoding afresh: the cache is cleared)."""
     from nndl.data import clear_cache, load_idx_folder
@@ -139,6 +155,9 @@ TARGETS = [
            lambda seeds: generic_mutators(seeds) + formats.model_mutators() * 3),
     Target("checkpoint", "run.ckpt.npz", resume_checkpoint, formats.checkpoint_seeds,
            lambda seeds: generic_mutators(seeds) + formats.model_mutators() * 3, fast_cases=400),
+    Target("nndl evaluate", "model.npz", evaluate_command, lambda: formats.command_model_seeds(DATA_ROOT),
+           lambda seeds: generic_mutators(seeds) + formats.model_mutators() * 3, fast_cases=200, slow_cases=2000,
+           names_file=False),
 ]
 
 

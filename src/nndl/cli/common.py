@@ -8,7 +8,33 @@ import tempfile
 from pathlib import Path
 
 from nndl.errors import NndlError
+from nndl.errors import NndlError
 from nndl.registry import create_from_text
+from nndl.schema import Field, check_schema
+
+_TEXT, _NUMBER, _WHOLE, _FLAG = Field((str, type(None)), required=False, max_len=4096), \
+    Field((float, type(None)), required=False), Field((int, type(None)), required=False), \
+    Field((bool, type(None)), required=False)
+#: What the settings ``nndl train`` stores with a model may hold (a shared file may hold anything).
+SETTINGS = {**{key: _TEXT for key in ("data", "label", "task", "layers", "net", "activation", "cost", "init",
+                                      "optimizer", "schedule", "preprocess", "augment", "out", "preset", "monitor")},
+            **{key: _NUMBER for key in ("eta", "momentum", "lmbda", "l1", "dropout", "max_norm", "clip_norm",
+                                        "grad_noise")},
+            **{key: _WHOLE for key in ("epochs", "batch_size", "train_size", "early_stop")},
+            "seed": Field((int, type(None)), required=False, low=0, high=2 ** 63),
+            **{key: _FLAG for key in ("batch_norm", "expand", "monitor_training", "monitor_test")},
+            **{key: Field((str, int, type(None)), required=False, max_len=16) for key in ("threads", "workers")},
+            "features": Field((list, type(None)), required=False, max_len=100_000, items=Field(str, max_len=4096))}
+
+
+def stored_settings(network, path) -> dict:
+    """The training settings saved with a model or checkpoint, checked (``{}`` if there are none)."""
+    settings = getattr(network, "metadata", {}).get("settings")
+    if settings is None:
+        return {}
+    if not isinstance(settings, dict):
+        raise NndlError(f"{path}: the stored settings are not an object")
+    return check_schema(settings, SETTINGS, f"{path}: nndl.json", path="metadata.settings")
 
 
 def make_from_registry(registry: dict, text: str, what: str):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy
 
 from nndl import io
-from nndl.cli.common import print_json
+from nndl.cli.common import print_json, stored_settings
 from nndl.cli.evaluate_cmd import load_eval_split
 from nndl.ensemble import VOTES, vote
 from nndl.errors import NndlError
@@ -30,7 +30,7 @@ def run(args) -> int:
         raise NndlError(f"the models have different numbers of outputs: {sorted(classes)}")
     outputs, labels, name = [], None, None
     for path, net in zip(args.models, networks):
-        part, x = load_eval_split(net, args.data or networks[0].metadata.get("settings", {}).get("data"),
+        part, x = load_eval_split(net, args.data or stored_settings(networks[0], args.models[0]).get("data"),
                                   None, args.split)
         if labels is not None and len(part.y) != len(labels):
             raise NndlError(f"{path} sees {len(part.y)} {args.split} examples, the others {len(labels)}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy
 
 from nndl import io
-from nndl.cli.common import data_setting, print_json
+from nndl.cli.common import data_setting, print_json, stored_settings
 from nndl.errors import NndlError
 
 
@@ -31,15 +31,18 @@ def confusion_matrix(labels, predictions, classes: int) -> numpy.ndarray:
     return numpy.bincount(labels * classes + predictions, minlength=classes * classes).reshape(classes, classes)
 
 
-def load_eval_split(network, data, label, split):
+def load_eval_split(network, data, label, split, path="the model"):
     """The raw examples of ``split`` with the model's own preprocessing applied (to the
     inputs, and for a regressor to the targets)."""
     from nndl.data import load_data
 
-    settings = getattr(network, "metadata", {}).get("settings", {})
+    settings = stored_settings(network, path)
     spec = data or settings.get("data", "mnist")
     same_data = data is None or data_setting(data) == data_setting(settings.get("data", "mnist"))
     task = settings.get("task")
+    if str(spec).strip().lower() == "mnist" and int(numpy.prod(network.input_shape)) != 784:
+        raise NndlError(f"{path} takes inputs of shape {network.input_shape}, MNIST's images have 784 pixels; "
+                        f"name the model's data with --data")
     splits = load_data(spec, label=label or (settings.get("label") if same_data else None),
                        seed=settings.get("seed", 0) if same_data else 0, standardize=False,
                        task=None if task in (None, "reconstruction") else task, standardize_targets=False)
@@ -55,8 +58,8 @@ def load_eval_split(network, data, label, split):
 
 def run(args) -> int:
     network = io.load(args.model)
-    part, x = load_eval_split(network, args.data, args.label, args.split)
-    task = getattr(network, "metadata", {}).get("settings", {}).get("task") or "classification"
+    part, x = load_eval_split(network, args.data, args.label, args.split, args.model)
+    task = stored_settings(network, args.model).get("task") or "classification"
     if task != "classification":
         return report_figures(args, network, task, part, x)
     classes = network.num_classes

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy
 
 from nndl import io
-from nndl.cli.common import print_json
+from nndl.cli.common import print_json, stored_settings
 from nndl.ensemble import normalize
 from nndl.errors import NndlError
 
@@ -101,7 +101,7 @@ def _print_classes(args, where: dict, label: str, p, names) -> None:
 # -- rows of a table ----------------------------------------------------------------------------------
 def predict_rows(args, network, table: str) -> int:
     """One prediction per row of the CSV file ``table``."""
-    settings = getattr(network, "metadata", {}).get("settings", {})
+    settings = stored_settings(network, args.model)
     task = settings.get("task") or "classification"
     if task == "reconstruction":
         raise NndlError(f"{args.model} is an autoencoder; it reconstructs its inputs and predicts nothing")

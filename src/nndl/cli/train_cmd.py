@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy
 
 from nndl import io
-from nndl.cli.common import check_writable, data_setting, info, make_from_registry, print_json, say
+from nndl.cli.common import (check_writable, data_setting, info, make_from_registry, print_json, say,
+                             stored_settings)
 from nndl.costs import get_cost
 from nndl.errors import NndlError
 from nndl.models import model_for_task
@@ -523,7 +524,8 @@ def prepare(args, quiet: bool):
     trainer, splits, batch source, the metadata to save)."""
     if args.resume:
         network, state = io.read_checkpoint(args.resume)
-        s = resumed_settings(args, network.metadata.get("settings") or {})
+        s = resumed_settings(args, stored_settings(network, args.resume))
+        _check_settings(s)
     else:
         s = resolve_settings(args)
         _check_settings(s)
