@@ -78,14 +78,14 @@ def auto_threads(flops_per_product: float) -> int:
     """Pick a BLAS thread count for matrix products of about ``flops_per_product`` FLOPs.
 
     More threads pay only when a product takes long against the time the operating
-    system needs to give a waiting BLAS thread a core.  On an idle machine a second
-    thread makes a 10 MFLOP product (a fraction of a millisecond) a little faster; with
-    another process busy the same product waits for a descheduled thread and becomes
-    tens or hundreds of times slower.  Only from about a GFLOP (10 ms and more on one
-    core) is a second thread never much worse and often twice as fast, so smaller
-    products (every net of the book, dense or conv, at its batch sizes) use one thread,
-    the same on a busy machine as on an idle one — and a run gives the same numbers
-    either way.  (Conv nets use both cores by cutting the mini-batch instead, each part
+    system needs to wake a sleeping BLAS thread and give it a core.  In training each
+    product follows other work, so OpenBLAS's second thread has gone to sleep; on an idle
+    machine waking it still makes a conv net's step at batch 10 about an eighth faster,
+    but with another process busy the step becomes several times slower.  Only from
+    about a GFLOP (10 ms and more on one core) does the wake-up stop mattering, so
+    smaller products (every net of the book, dense or conv, at its batch sizes) use one
+    thread, the same on a busy machine as on an idle one — and a run gives the same
+    numbers either way.  (Conv nets use both cores by cutting the mini-batch instead, each part
     on its own one-thread BLAS: :mod:`nndl.parallel`.)  ``bench/bench_conv.py`` and the
     README give the measurements.
     """
