@@ -110,7 +110,9 @@ def register(subparsers) -> None:
                                                        "and plateau(N): validation_accuracy (default for classifiers), "
                                                        "validation_mse (regression), validation_cost, ...")
     t.add_argument("--seed", type=int, help="seed for weights, shuffling, dropout and data splits (default 0)")
-    t.add_argument("--threads", help="BLAS threads: auto (default) or a number")
+    t.add_argument("--threads", help="BLAS threads: auto (default: one for matrix products under a GFLOP, which "
+                                     "is every net of the book, robust when other programs run; conv nets still "
+                                     "use every core through --workers) or a number")
     t.add_argument("--workers", help="cut each mini-batch into this many parts trained at once on threads: "
                                      "auto (default: one per BLAS thread when the network allows) or a number "
                                      "(1: one piece)")
