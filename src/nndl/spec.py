@@ -141,16 +141,24 @@ def parse_spec(text: str, input_shape) -> list[Layer]:
         raise NndlError(f"layer spec: input shape {input_shape!r} is not a tuple of ints") from None
     rng = numpy.random.default_rng(0)
     layers: list[Layer] = []
+    in_sequence = False                             # the shape is (T, D), time steps of a sequence
     for word, layer in items:
-        if getattr(layer, "needs_flat_input", False) and len(shape) != 1:
+        if getattr(layer, "needs_flat_input", False) and in_sequence:
+            from nndl.layers import TimeDistributed
+
+            layer = TimeDistributed(layer)          # a dense layer after a sequence runs at every step
+        elif getattr(layer, "needs_flat_input", False) and len(shape) != 1:
             flatten = Flatten()
             shape = flatten.build(shape, rng)
             layers.append(flatten)
+        before = shape
         try:
             shape = layer.build(shape, rng)
         except NndlError as exc:
             message = re.sub(r"^[a-z0-9_]+\([^)]*\): ", "", str(exc))
             raise NndlError(f"layer spec: layer {word.position} {word.text}: {message}") from None
+        declared = getattr(layer, "sequence_output", None)
+        in_sequence = declared if declared is not None else (in_sequence and shape == before)
         layers.append(layer)
     return [layer_from_config(layer.config()) for layer in layers]
 

@@ -6,10 +6,13 @@ from nndl.layers.batchnorm import BatchNorm
 from nndl.layers.conv import Conv2D
 from nndl.layers.dense import Dense
 from nndl.layers.dropout import Dropout
+from nndl.layers.embedding import Embedding
 from nndl.layers.pooling import AvgPool2D, L2Pool2D, MaxPool2D
 from nndl.layers.reshape import Flatten, Reshape
+from nndl.layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistributed
 from nndl.layers.tied import TiedDense
 
-__all__ = ["ActivationLayer", "AvgPool2D", "BatchNorm", "Conv2D", "Dense", "Dropout", "Flatten", "L2Pool2D",
-           "LAYER_TYPES", "Layer", "MaxPool2D", "Parameter", "Reshape", "SPEC_NAMES", "TiedDense",
+__all__ = ["ActivationLayer", "AvgPool2D", "BatchNorm", "Bidirectional", "Conv2D", "Dense", "Dropout", "Embedding",
+           "Flatten", "GRU", "L2Pool2D", "LAYER_TYPES", "LSTM", "Layer", "MaxPool2D", "Parameter", "Reshape",
+           "SPEC_NAMES", "SimpleRNN", "TiedDense", "TimeDistributed",
            "layer_from_config", "no_grad", "recording", "register_layer"]
