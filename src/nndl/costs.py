@@ -107,3 +107,58 @@ def get_cost(spec) -> Cost:
     if isinstance(spec, Cost):
         return spec
     return create(COSTS, spec, "cost", _ALIASES)
+
+
+class TokenCrossEntropy:
+    """The log-likelihood cost at every step of a sequence, with integer targets.
+
+    For softmax outputs a (N, T, V) and targets y (N, T) of ids 0..V−1, where −1 marks a
+    padded step that has no target, the cost is the mean over the M real targets,
+
+        C = −(1/M) Σ_{n,t : y_{n,t} ≥ 0} ln a[n, t, y_{n,t}]        (nats per token),
+
+    and with softmax outputs the output error is BP1's a − y once more, at real steps only:
+
+        δ[n, t] = (a[n, t] − e_{y_{n,t}}) / M,     0 where y_{n,t} = −1.
+
+    No one-hot array is made (V may be large): the target entries are gathered and
+    scattered by index.
+    """
+
+    name = "token_cross_entropy"
+
+    @staticmethod
+    def _real(y):
+        """(flat indices of the real targets, their ids, M) for targets y (N, T)."""
+        flat = y.reshape(-1)
+        real = xp.nonzero(flat >= 0)[0]
+        return real, flat[real], max(len(real), 1)
+
+    def fn(self, a, y) -> float:
+        real, ids, m = self._real(y)
+        picked = a.reshape(-1, a.shape[-1])[real, ids]
+        return -float(_safe_log(picked).sum()) / m
+
+    def correct(self, a, y) -> tuple[int, int]:
+        """(targets where the most active output is the target, real targets)."""
+        real, ids, _ = self._real(y)
+        return int((a.reshape(-1, a.shape[-1])[real].argmax(axis=1) == ids).sum()), len(real)
+
+    def delta(self, a, y):
+        """δ = (a − e_y)/M at real steps, 0 at padded ones (the output layer's softmax folded in)."""
+        real, ids, m = self._real(y)
+        d = a.reshape(-1, a.shape[-1]).copy()
+        d[real, ids] -= 1.0
+        if len(real) < len(d):
+            keep = xp.zeros(len(d), dtype=bool)
+            keep[real] = True
+            d[~keep] = 0.0
+        d *= 1.0 / m
+        return d.reshape(a.shape)
+
+    def derivative(self, a, y):
+        """∂C/∂a = −e_y / (M a_y): for an output layer that is not a softmax-fused dense layer."""
+        real, ids, m = self._real(y)
+        g = xp.zeros((a.size // a.shape[-1], a.shape[-1]), a.dtype)
+        g[real, ids] = -1.0 / (m * xp.maximum(a.reshape(-1, a.shape[-1])[real, ids], xp.finfo(a.dtype).tiny))
+        return g.reshape(a.shape)

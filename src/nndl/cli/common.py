@@ -19,7 +19,7 @@ _TEXT, _NUMBER, _WHOLE, _FLAG = Field((str, type(None)), required=False, max_len
 SETTINGS = {**{key: _TEXT for key in ("data", "label", "task", "layers", "net", "activation", "cost", "init",
                                       "optimizer", "schedule", "preprocess", "augment", "out", "preset", "monitor")},
             **{key: _NUMBER for key in ("eta", "momentum", "lmbda", "l1", "dropout", "max_norm", "clip_norm",
-                                        "grad_noise")},
+                                        "grad_noise", "clip_value")},
             **{key: _WHOLE for key in ("epochs", "batch_size", "train_size", "early_stop")},
             "seed": Field((int, type(None)), required=False, low=0, high=2 ** 63),
             **{key: _FLAG for key in ("batch_norm", "expand", "monitor_training", "monitor_test")},

@@ -34,7 +34,7 @@ DEFAULTS = {
     "cost": None, "init": "default", "optimizer": "sgd", "eta": None, "momentum": None,
     "lmbda": 0.0, "l1": 0.0, "dropout": 0.0, "epochs": 10, "batch_size": 10, "train_size": None,
     "early_stop": None, "monitor": None, "schedule": None, "seed": 0, "batch_norm": False, "max_norm": None,
-    "preprocess": None, "clip_norm": None, "grad_noise": None, "expand": False, "augment": None,
+    "preprocess": None, "clip_norm": None, "clip_value": None, "grad_noise": None, "expand": False, "augment": None,
     "monitor_training": False, "monitor_test": False, "threads": "auto",
     "workers": "auto",
 }
@@ -66,7 +66,9 @@ def register(subparsers) -> None:
         "train", help="train a network and save it",
         description="Train a network (by default the book's [784,100,10] on MNIST) and save it as .npz.")
     d = p.add_argument_group("data")
-    d.add_argument("--data", help="'mnist' (default), a folder of IDX files in MNIST's layout, or a CSV file")
+    d.add_argument("--data", help="'mnist' (default), a folder of IDX files in MNIST's layout, a CSV file, or a "
+                                  ".txt file (a character model: see --seq-length)")
+    d.add_argument("--seq-length", type=int, help="text: characters per training sequence (default 64)")
     d.add_argument("--label", help="CSV: the label column, or columns a,b,c (default: label/class/species/target "
                                    "or the last)")
     d.add_argument("--task", help="classification, binary, multilabel, regression (CSV: inferred from the label "
@@ -99,6 +101,9 @@ def register(subparsers) -> None:
     t.add_argument("--l1", type=float, help="L1 regularization λ")
     t.add_argument("--max-norm", type=float, help="max-norm constraint c on each unit's incoming weights")
     t.add_argument("--clip-norm", type=float, help="clip the global gradient norm to this value")
+    t.add_argument("--clip-value", type=float, help="clip every gradient entry to [-v, v]")
+    t.add_argument("--time-limit", type=float, metavar="SECONDS",
+                   help="text: stop before an epoch would end past this many seconds of training")
     t.add_argument("--grad-noise", type=float, help="annealed Gaussian gradient noise η (σ² = η/(1+t)^0.55)")
     t.add_argument("--schedule", "--lr-schedule", dest="schedule",
                    help="learning-rate schedule: plateau(N) (the book's: halve η after N epochs without "
@@ -404,6 +409,8 @@ def build_model(s: dict, network):
         kwargs["mu"] = s["momentum"]
     if s["clip_norm"] is not None:
         kwargs["clip_norm"] = s["clip_norm"]
+    if s["clip_value"] is not None:
+        kwargs["clip_value"] = s["clip_value"]
     if s["grad_noise"] is not None:
         kwargs.update(noise=s["grad_noise"], seed=s["seed"])
     optimizer = get_optimizer(name, **kwargs)
@@ -494,6 +501,15 @@ def run(args) -> int:
         for name, preset in PRESETS.items():
             print(f"{name:<16} {preset.get('description', '')}\n{'':<16} --net \"{preset.get('net', '')}\"")
         return 0
+    from nndl.data.text import is_text_file
+
+    if args.data and is_text_file(args.data):
+        from nndl.cli.text_train import run_text
+
+        return run_text(args)
+    for option in ("seq_length", "time_limit"):
+        if getattr(args, option) is not None:
+            raise NndlError(f"--{option.replace('_', '-')} is for a text corpus (--data FILE.txt)")
     quiet = args.quiet or args.json
     try:
         s, trainer, splits, source, metadata = prepare(args, quiet)

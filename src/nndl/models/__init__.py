@@ -6,10 +6,11 @@ from nndl.models.autoencoder import Autoencoder
 from nndl.models.base import Model
 from nndl.models.classifier import BinaryClassifier, Classifier, MultiLabelClassifier
 from nndl.models.regressor import Regressor
+from nndl.models.sequence import SequenceClassifier
 from nndl.registry import lookup
 
 TASKS: dict[str, type] = {cls.task: cls for cls in (Classifier, BinaryClassifier, MultiLabelClassifier, Regressor,
-                                                     Autoencoder)}
+                                                     Autoencoder, SequenceClassifier)}
 
 
 def model_for_task(task) -> type:
@@ -18,5 +19,6 @@ def model_for_task(task) -> type:
                                         "regress": "regression", "autoencoder": "reconstruction"})
 
 
-__all__ = ["Autoencoder", "BinaryClassifier", "Classifier", "Model", "MultiLabelClassifier", "Regressor", "TASKS",
+__all__ = ["Autoencoder", "BinaryClassifier", "Classifier", "Model", "MultiLabelClassifier", "Regressor",
+           "SequenceClassifier", "TASKS",
            "model_for_task"]

@@ -35,7 +35,7 @@ name          hyper-parameters and their defaults
 ============  ==================================================================
 
 Every optimizer also takes, as keyword arguments, the options of :class:`Optimizer`:
-gradient clipping by global norm (``clip_norm``) and annealed Gaussian gradient noise
+gradient clipping by global norm (``clip_norm``) and by value (``clip_value``), annealed Gaussian gradient noise
 (``noise``, ``noise_gamma``, ``seed``).  :func:`default_hyperparameters` returns the
 table above as a dict.
 """
@@ -61,6 +61,10 @@ class Optimizer:
         Gradient clipping by global norm: if the norm of all gradients together,
         ‖g‖ = √(Σ_params Σ g²), exceeds c, every gradient is scaled by c/‖g‖ (so the
         direction is kept and ‖g‖ becomes c); otherwise nothing changes.
+    clip_value : float, optional
+        Gradient clipping by value: every entry g ← max(−v, min(g, v)), as
+        ``torch.nn.utils.clip_grad_value_`` (the direction may change; Mikolov's
+        recurrent nets clipped this way).  Applied before ``clip_norm`` when both are on.
     noise : float
         η_noise > 0 adds annealed Gaussian noise to every gradient entry
         (Neelakantan et al., 2015, "Adding gradient noise improves learning for very
@@ -83,11 +87,13 @@ class Optimizer:
     default_hyperparameters: dict = {"eta": 0.1}
 
     def __init__(self, eta: float = 0.1, *, clip_norm: float | None = None, noise: float = 0.0,
-                 noise_gamma: float = 0.55, seed: int = 0):
+                 noise_gamma: float = 0.55, seed: int = 0, clip_value: float | None = None):
         self.eta = validation.number("eta (learning rate)", eta, 0.0, low_open=True)
         self.t = 0                     # steps taken
         self.state: dict = {}          # Parameter -> its dict of arrays
         self.clip_norm = None if clip_norm is None else validation.number("clip_norm", clip_norm, 0.0, low_open=True)
+        self.clip_value = None if clip_value is None else validation.number("clip_value", clip_value, 0.0,
+                                                                            low_open=True)
         self.noise = validation.number("noise (gradient noise η)", noise, 0.0)
         self.noise_gamma = validation.number("noise_gamma", noise_gamma, 0.0)
         self.seed = validation.seed("seed", seed)
@@ -100,6 +106,9 @@ class Optimizer:
         params = [p for p in params if p.grad is not None and p.trainable]
         if self.noise > 0.0:
             self.add_gradient_noise(params)
+        if self.clip_value is not None:
+            for p in params:
+                xp.clip(p.grad, -self.clip_value, self.clip_value, out=p.grad)
         if self.clip_norm is not None:
             self.clip_gradients(params)
         self.t += 1
@@ -145,6 +154,8 @@ class Optimizer:
         cfg.update({k: getattr(self, k) for k in self.default_hyperparameters})
         if self.clip_norm is not None:
             cfg["clip_norm"] = self.clip_norm
+        if self.clip_value is not None:
+            cfg["clip_value"] = self.clip_value
         if self.noise > 0.0:
             cfg.update(noise=self.noise, noise_gamma=self.noise_gamma, seed=self.seed)
         return cfg
@@ -489,7 +500,7 @@ OPTIMIZERS: dict[str, type] = {cls.name: cls for cls in (SGD, Momentum, Nesterov
 
 
 #: Keyword options every optimizer takes (see :class:`Optimizer`).
-_OPTIONS = ["clip_norm", "noise", "noise_gamma", "seed"]
+_OPTIONS = ["clip_norm", "clip_value", "noise", "noise_gamma", "seed"]
 
 
 def default_hyperparameters() -> dict[str, dict]:

@@ -1,0 +1,140 @@
+"""Benchmark: training steps of a character LSTM, nndl against PyTorch (CPU, float32).
+
+The model of the issue's reference: embedding(32) lstm(256) dense(65) softmax on tiny
+Shakespeare, mini-batches of 32 sequences of 64 characters, Adam η = 2·10⁻³, gradients
+clipped to norm 5, the cross-entropy per character.  nndl trains with the same
+:class:`~nndl.models.SequenceClassifier` step the command line uses (forward, BPTT,
+clipping, Adam); PyTorch with nn.Embedding + nn.LSTM + nn.Linear and
+``F.cross_entropy``.  Each framework runs in its own subprocess with the given number of
+BLAS/OpenMP threads, and the two alternate ``--repeat`` times, so a busy machine slows
+both alike; the best run of each counts.
+
+    python bench/bench_recurrent.py                      # 1 thread, 60 steps per run
+    python bench/bench_recurrent.py --threads 1 2 --steps 100 --repeat 3
+
+One JSON line per thread count: ``nndl_s_per_1000`` and ``torch_s_per_1000`` (seconds
+per 1,000 steps), ``ratio`` = nndl/torch, each process's peak RSS, and the load average
+(on a shared machine, quote ratios from one run).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+V, E, H, T, B = 65, 32, 256, 64, 32
+
+
+def batches(steps: int, seed: int = 0):
+    root = Path(os.environ.get("NNDL_DATA") or REPO.parent / "shared" / "data")
+    text = (root / "tinyshakespeare" / "input.txt").read_text()
+    chars = sorted(set(text))
+    ids = np.array([chars.index(c) for c in text[:200_000]], dtype=np.int64)
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        starts = rng.integers(0, len(ids) - T - 1, B)
+        x = np.stack([ids[s:s + T] for s in starts])
+        y = np.stack([ids[s + 1:s + T + 1] for s in starts])
+        yield x, y
+
+
+def run_nndl(steps: int) -> float:
+    sys.path.insert(0, str(REPO / "src"))
+    from nndl.models import SequenceClassifier
+    from nndl.network import Network
+    from nndl.optim import Adam
+    from nndl.spec import parse_spec
+
+    net = Network(parse_spec(f"embedding({E}, vocabulary={V}) lstm({H}) dense({V}) softmax", (T,)), (T,),
+                  cost="log_likelihood", seed=0)
+    model = SequenceClassifier(net, Adam(2e-3, clip_norm=5.0))
+    model.begin(B)
+    data = list(batches(steps + 5))
+    for x, y in data[:5]:                                      # warm up
+        model.train_step(x, y)
+    start = time.perf_counter()
+    for x, y in data[5:]:
+        model.train_step(x, y)
+    return time.perf_counter() - start
+
+
+def run_torch(steps: int, threads: int) -> float:
+    import torch
+
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+
+    class Model(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = torch.nn.Embedding(V, E)
+            self.lstm = torch.nn.LSTM(E, H, batch_first=True)
+            self.out = torch.nn.Linear(H, V)
+
+        def forward(self, x):
+            return self.out(self.lstm(self.emb(x))[0])
+
+    model = Model()
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    data = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in batches(steps + 5)]
+
+    def step(x, y):
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x).reshape(-1, V), y.reshape(-1))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        opt.step()
+
+    for x, y in data[:5]:
+        step(x, y)
+    start = time.perf_counter()
+    for x, y in data[5:]:
+        step(x, y)
+    return time.perf_counter() - start
+
+
+def child(args) -> None:
+    seconds = run_nndl(args.steps) if args.child == "nndl" else run_torch(args.steps, args.threads[0])
+    print(json.dumps({"seconds": seconds, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--threads", type=int, nargs="+", default=[1])
+    p.add_argument("--steps", type=int, default=60)
+    p.add_argument("--repeat", type=int, default=2)
+    p.add_argument("--child", choices=["nndl", "torch"], help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        child(args)
+        return
+    for threads in args.threads:
+        env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads),
+                   MKL_NUM_THREADS=str(threads))
+        best: dict = {}
+        for _ in range(args.repeat):
+            for who in ("nndl", "torch"):
+                out = subprocess.run([sys.executable, __file__, "--child", who, "--steps", str(args.steps),
+                                      "--threads", str(threads)], env=env, capture_output=True, text=True, check=True)
+                result = json.loads(out.stdout.strip().splitlines()[-1])
+                if who not in best or result["seconds"] < best[who]["seconds"]:
+                    best[who] = result
+        per = {who: 1000 * r["seconds"] / args.steps for who, r in best.items()}
+        print(json.dumps({"bench": "char_lstm", "V": V, "E": E, "H": H, "T": T, "batch": B, "threads": threads,
+                          "steps": args.steps, "repeat": args.repeat, "nndl_s_per_1000": round(per["nndl"], 2),
+                          "torch_s_per_1000": round(per["torch"], 2), "ratio": round(per["nndl"] / per["torch"], 3),
+                          "nndl_peak_rss_mb": round(best["nndl"]["peak_rss_mb"], 1),
+                          "torch_peak_rss_mb": round(best["torch"]["peak_rss_mb"], 1),
+                          "load_average": os.getloadavg()[0]}), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,155 @@
+"""``nndl train --data FILE.txt``: a character model of a text file.
+
+    nndl train --data input.txt --net "embedding(32) lstm(256) dense(65) softmax" --epochs 3
+
+The file's characters are its vocabulary (saved with the model, so ``nndl sample``
+can turn ids back into text); the first 90% train and the last 10% validate.  Each
+example is T = ``--seq-length`` characters (default 64) and its targets the next T;
+the cost is the cross-entropy per character in nats.  Defaults follow the usual small
+char-LSTM: the network above (``embedding(32) lstm(256) dense(V) softmax``), Adam with
+η = 2·10⁻³, mini-batches of 32, gradients clipped to norm 5.  With a ``stateful=true``
+recurrent layer the batches go in stream order and each carries its state into the
+next (truncated BPTT); otherwise they are shuffled.  ``--time-limit S`` stops before
+an epoch would end past S seconds of training; the weights of the best validation
+epoch are kept.
+"""
+from __future__ import annotations
+
+import time
+
+from nndl import io
+from nndl.callbacks import Callback, EarlyStopping
+from nndl.cli.common import info, print_json, say
+from nndl.errors import NndlError
+
+DEFAULT_NET = "embedding(32) lstm(256) dense({V}) softmax"
+DEFAULT_SEQ_LENGTH, DEFAULT_BATCH, DEFAULT_CLIP_NORM = 64, 32, 5.0
+#: Options of ``nndl train`` that mean nothing for a text corpus.
+NOT_FOR_TEXT = ("layers", "label", "task", "preprocess", "expand", "augment", "batch_norm", "dropout", "resume",
+                "preset", "checkpoint", "monitor_training", "monitor_test", "train_size", "lmbda", "l1", "max_norm",
+                "schedule", "momentum", "grad_noise", "activation", "cost", "monitor")
+
+
+class ResetStates(Callback):
+    """Every epoch starts each stateful recurrent layer from its initial state (the streams restart)."""
+
+    def on_epoch_begin(self, epoch):
+        for _, layer in self.model.network.leaves():
+            if getattr(layer, "stateful", False):
+                layer.reset_states()
+
+
+class TimeLimit(Callback):
+    """Stop when another epoch like the last would end past ``seconds`` of wall time since training began."""
+
+    def __init__(self, seconds: float):
+        self.seconds = float(seconds)
+
+    def on_train_begin(self):
+        self.start = time.perf_counter()
+
+    def on_epoch_end(self, epoch, record):
+        elapsed = time.perf_counter() - self.start
+        if elapsed + record.get("seconds", 0.0) + record.get("eval_seconds", 0.0) > self.seconds:
+            self.trainer.stop(f"time limit ({self.seconds:g} s)")
+
+
+def with_vocabulary(spec: str, size: int) -> str:
+    """The spec with ``vocabulary=size`` added to a first ``embedding(D)`` that names none."""
+    from nndl.registry import parse_call, split_calls
+
+    words = split_calls(spec, "layer spec")
+    first = parse_call(words[0], "layer spec")
+    if first.name in ("embedding", "embed") and not {"vocabulary", "vocab"} & set(first.kwargs):
+        inner = words[0][words[0].index("(") + 1:-1] if "(" in words[0] else ""
+        words[0] = f"{first.name}({inner}, vocabulary={size})" if inner.strip() else f"{first.name}(vocabulary={size})"
+    return " ".join(words)
+
+
+def _check_options(args) -> None:
+    for key in NOT_FOR_TEXT:
+        value = getattr(args, key, None)
+        if value not in (None, False):
+            raise NndlError(f"--{key.replace('_', '-')} does not apply to a text corpus ({args.data})")
+    for key in ("seq_length", "batch_size", "epochs"):
+        value = getattr(args, key, None)
+        if value is not None and value < 1:
+            raise NndlError(f"--{key.replace('_', '-')} must be at least 1, got {value}")
+    if args.time_limit is not None and not args.time_limit > 0:
+        raise NndlError(f"--time-limit must be a positive number of seconds, got {args.time_limit}")
+
+
+def build(args, corpus):
+    """The network, model and trainer of the command line for ``corpus``."""
+    from nndl.models import SequenceClassifier
+    from nndl.network import Network
+    from nndl.optim import get_optimizer
+    from nndl.spec import parse_spec
+    from nndl.trainer import Trainer
+
+    size, steps = len(corpus.vocabulary), corpus.seq_length
+    spec = with_vocabulary(args.net or DEFAULT_NET.format(V=size), size)
+    net = Network(parse_spec(spec, (steps,)), (steps,), cost="log_likelihood", seed=args.seed or 0)
+    if net.input_kind != "int":
+        raise NndlError(f"a character model starts with an embedding layer (it reads character ids), not "
+                        f"{net.layers[0].type}")
+    if net.output_shape != (steps, size):
+        raise NndlError(f"the network outputs {net.output_shape} per sequence, but {corpus.path.name} needs a "
+                        f"distribution over its {size} characters at each of {steps} steps: end with "
+                        f"dense({size}) softmax after a layer that returns sequences")
+    for _, layer in net.leaves():
+        if getattr(layer, "vocabulary", size) != size:
+            raise NndlError(f"embedding(vocabulary={layer.vocabulary}) but {corpus.path.name} has {size} characters")
+    net.class_names = list(corpus.vocabulary.chars)
+    name = args.optimizer or "adam"
+    options = {"clip_norm": DEFAULT_CLIP_NORM if args.clip_norm is None else args.clip_norm}
+    if args.clip_value is not None:
+        options["clip_value"] = args.clip_value
+    if args.eta is not None:
+        options["eta"] = args.eta
+    elif name == "adam":
+        options["eta"] = 2e-3
+    model = SequenceClassifier(net, get_optimizer(name, **options))
+    stateful = any(getattr(layer, "stateful", False) for _, layer in net.leaves())
+    callbacks = [ResetStates()] if stateful else []
+    callbacks.append(EarlyStopping("validation_cost", patience=args.early_stop, restore_best=True))
+    if args.time_limit:
+        callbacks.append(TimeLimit(args.time_limit))
+    if args.json:
+        from nndl.callbacks import JSONLines
+
+        callbacks.append(JSONLines())
+    threads = args.threads if args.threads in (None, "auto") else int(args.threads)
+    trainer = Trainer(args.batch_size or DEFAULT_BATCH, callbacks, seed=args.seed or 0, threads=threads or "auto",
+                      workers=1, verbose=not (args.quiet or args.json), shuffle=not stateful)
+    return spec, model, trainer
+
+
+def run_text(args) -> int:
+    from nndl.cli.train_cmd import check_outputs
+    from nndl.data.text import CharCorpus
+
+    _check_options(args)
+    args.out = args.out or "model.npz"
+    check_outputs(args)
+    start = time.perf_counter()
+    corpus = CharCorpus(args.data, args.seq_length or DEFAULT_SEQ_LENGTH)
+    spec, model, trainer = build(args, corpus)
+    train = corpus.training(trainer.batch_size)
+    if not (args.quiet or args.json):
+        say(f"training on {len(corpus.train_ids)} characters of {corpus.path.name} ({len(train[0])} sequences of "
+            f"{corpus.seq_length}), validation {len(corpus.validation_ids)}; vocabulary {len(corpus.vocabulary)}")
+        say(model.network.summary())
+    history = trainer.fit(model, train, args.epochs or 10, validation_data=corpus.validation())
+    final = dict(history.final, seconds_total=time.perf_counter() - start, model=str(args.out))
+    metadata = {"text": {"vocabulary": list(corpus.vocabulary.chars), "seq_length": corpus.seq_length,
+                         "source": str(corpus.path.resolve()), "net": spec},
+                **{k: v for k, v in final.items() if k != "model"}}
+    io.save(model.network, args.out, metadata)
+    if args.json:
+        print_json(dict(final, final=True))
+    else:
+        info(f"validation cross-entropy {final.get('best_validation_cost', final.get('validation_cost')):.4f} "
+             f"nats per character (best epoch {final.get('best_epoch')})")
+        say(f"saved {args.out}")
+    return 0
