@@ -97,6 +97,7 @@ class Trainer:
         self.model = None
         self.running: list = []          # the callbacks of the fit under way, the trainer's own included
         self.stop_reason = None
+        self.stop_now = False
         self.training_arrays = self.validation_data = None
         self.source = None               # what the fit under way draws its mini-batches from
         self.batches_per_epoch = None    # mini-batch steps per epoch of the fit under way
@@ -132,7 +133,7 @@ class Trainer:
         for cb in callbacks:
             cb.set_trainer(self)
         hooks = {name: [getattr(cb, name) for cb in callbacks if cb.overrides(name)] for name in _HOOKS}
-        self.epochs, self.stop_reason = epochs, None
+        self.epochs, self.stop_reason, self.stop_now = epochs, None, False
         # NumPy's overflow and invalid-value warnings are silenced while training: a cost that becomes
         # NaN or infinite is reported once, in one line, by the NaN guard.
         with blas_threads(threads), model.split_batches(parts), numpy.errstate(all="ignore"):
@@ -179,9 +180,11 @@ class Trainer:
         known = ", ".join(sorted(self.figures() - {"epoch", "seconds", "eval_seconds"}))
         raise NndlError(f"{who} monitors {name!r}, which this run does not measure; choose one of {known}")
 
-    def stop(self, reason: str) -> None:
-        """End training after this epoch (the first reason given is the one kept)."""
+    def stop(self, reason: str, now: bool = False) -> None:
+        """End training after this epoch — or, ``now``, after this mini-batch (the epoch's figures then
+        cover the batches done) — the first reason given is the one kept."""
         self.stop_reason = self.stop_reason or reason
+        self.stop_now = self.stop_now or bool(now)
 
     def batch_parts(self, threads) -> int:
         """The number of parts each mini-batch is cut into (see ``workers``): with ``threads="auto"``
@@ -224,23 +227,27 @@ class Trainer:
         begin, end = hooks["on_batch_begin"], hooks["on_batch_end"]
         start = time.perf_counter()
         sums: dict = {}
+        seen = 0
         for k in range(n_batches):
             for hook in begin:
                 hook(k)
             x, y = source.batch(order[k * m:(k + 1) * m if k < n_batches - 1 else n], self.rng)
             logs = model.train_step(x, y)
             size = self.last_batch_size = len(x)
+            seen += size
             for key, value in logs.items():
                 sums[key] = sums.get(key, 0.0) + value * size
             for hook in end:
                 hook(k, logs)
+            if self.stop_now:
+                break
         self.epoch += 1
         record = {"epoch": self.epoch}
         optimizer = getattr(model, "optimizer", None)
         if optimizer is not None:
             record["eta"] = optimizer.eta
         for key, total in sums.items():
-            record[f"training_{key}"] = total / n
+            record[f"training_{key}"] = total / seen
         if "training_cost" in record:
             record["training_cost"] += model.regularization_cost()
         record["seconds"] = time.perf_counter() - start

@@ -19,7 +19,7 @@ import time
 
 from nndl import io
 from nndl.callbacks import Callback, EarlyStopping
-from nndl.cli.common import info, print_json, say
+from nndl.cli.common import print_json, say
 from nndl.errors import NndlError
 
 DEFAULT_NET = "embedding(32) lstm(256) dense({V}) softmax"
@@ -40,18 +40,28 @@ class ResetStates(Callback):
 
 
 class TimeLimit(Callback):
-    """Stop when another epoch like the last would end past ``seconds`` of wall time since training began."""
+    """Stop training in time for the validation pass to end by ``seconds`` of wall time after training began.
 
-    def __init__(self, seconds: float):
-        self.seconds = float(seconds)
+    Checked after every mini-batch; the validation pass is estimated at the last one measured, or
+    before the first at a third of the training time per example (a forward pass without backward)."""
+
+    def __init__(self, seconds: float, validation_examples: int = 0):
+        self.seconds, self.validation_examples = float(seconds), int(validation_examples)
 
     def on_train_begin(self):
-        self.start = time.perf_counter()
+        self.start, self.examples, self.eval_seconds = time.perf_counter(), 0, None
+
+    def on_batch_end(self, step, logs):
+        self.examples += self.trainer.last_batch_size
+        elapsed = time.perf_counter() - self.start
+        evaluation = self.eval_seconds
+        if evaluation is None:
+            evaluation = elapsed / max(self.examples, 1) * self.validation_examples / 3
+        if elapsed + evaluation > self.seconds:
+            self.trainer.stop(f"time limit ({self.seconds:g} s)", now=True)
 
     def on_epoch_end(self, epoch, record):
-        elapsed = time.perf_counter() - self.start
-        if elapsed + record.get("seconds", 0.0) + record.get("eval_seconds", 0.0) > self.seconds:
-            self.trainer.stop(f"time limit ({self.seconds:g} s)")
+        self.eval_seconds = record.get("eval_seconds", self.eval_seconds)
 
 
 def with_vocabulary(spec: str, size: int) -> str:
@@ -114,7 +124,8 @@ def build(args, corpus):
     callbacks = [ResetStates()] if stateful else []
     callbacks.append(EarlyStopping("validation_cost", patience=args.early_stop, restore_best=True))
     if args.time_limit:
-        callbacks.append(TimeLimit(args.time_limit))
+        validation = corpus.validation()
+        callbacks.append(TimeLimit(args.time_limit, 0 if validation is None else len(validation[0])))
     if args.json:
         from nndl.callbacks import JSONLines
 
@@ -141,15 +152,16 @@ def run_text(args) -> int:
             f"{corpus.seq_length}), validation {len(corpus.validation_ids)}; vocabulary {len(corpus.vocabulary)}")
         say(model.network.summary())
     history = trainer.fit(model, train, args.epochs or 10, validation_data=corpus.validation())
-    final = dict(history.final, seconds_total=time.perf_counter() - start, model=str(args.out))
+    final = dict(history.records[-1] if history.records else {}, **history.final,
+                 seconds_total=time.perf_counter() - start, model=str(args.out))
     metadata = {"text": {"vocabulary": list(corpus.vocabulary.chars), "seq_length": corpus.seq_length,
                          "source": str(corpus.path.resolve()), "net": spec},
                 **{k: v for k, v in final.items() if k != "model"}}
     io.save(model.network, args.out, metadata)
     if args.json:
         print_json(dict(final, final=True))
-    else:
-        info(f"validation cross-entropy {final.get('best_validation_cost', final.get('validation_cost')):.4f} "
+    elif not args.quiet:
+        say(f"validation cross-entropy {final.get('best_validation_cost', final.get('validation_cost')):.4f} "
              f"nats per character (best epoch {final.get('best_epoch')})")
         say(f"saved {args.out}")
     return 0

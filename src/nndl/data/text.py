@@ -128,7 +128,7 @@ class CharCorpus:
         text = read_text(self.path)
         self.vocabulary = vocabulary or Vocabulary.of_text(text)
         self.ids = self.vocabulary.encode(text, str(self.path))
-        cut = len(text) - int(round(validation * len(text)))
+        cut = int((1.0 - validation) * len(text))            # nanoGPT's n = int(0.9 * len(data))
         need = self.seq_length + 1
         if cut < need or (validation > 0 and len(text) - cut < need):
             raise NndlError(f"{self.path}: {len(text)} characters are too few for one sequence of "
