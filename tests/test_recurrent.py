@@ -325,3 +325,19 @@ def test_specs_write_back_and_models_load(spec, tmp_path, rng):
     loaded = io.load(io.save(net, tmp_path / "seq.npz"))
     np.testing.assert_array_equal(loaded.feedforward(ids), net.feedforward(ids))
     assert spec_of(loaded.layers) == spec
+
+
+def test_a_stream_carries_every_recurrent_state_from_piece_to_piece(rng):
+    from nndl.layers.recurrent.stream import Stream
+
+    net = Network(parse_spec("embedding(4, vocabulary=9) lstm(6) gru(5) softmax(9)", (12,)), (12,),
+                  cost="log_likelihood", dtype=np.float64, seed=2)
+    ids = rng.integers(0, 9, (3, 12))
+    whole = net.feedforward(ids)
+    stream = Stream(net)
+    pieces = [stream(ids[:, k:k + 4]) for k in range(0, 12, 4)]
+    np.testing.assert_allclose(np.concatenate(pieces, axis=1), whole, atol=1e-12)
+    with pytest.raises(NndlError, match="cannot go on with 2"):
+        stream(ids[:2, :4])
+    stream.reset()
+    np.testing.assert_allclose(stream(ids[:, :4]), pieces[0], atol=1e-12)

@@ -224,3 +224,33 @@ def test_bad_input_to_the_commands_is_one_line(small_text, tmp_path, capsys):
     io.save(Network.from_sizes([4, 3]), mnist_like)
     assert "not a character model" in _error(["sample", str(mnist_like)], capsys)
     assert not (tmp_path / "x.npz").exists()
+
+
+# -- the other sequence tasks ----------------------------------------------------------------------------------
+def test_the_adding_problem_and_an_lstm_that_learns_it():
+    from nndl.data.adding import MEAN_PREDICTOR_MSE, adding_problem
+    from nndl.models import Regressor
+
+    x, y = adding_problem(2000, steps=10, seed=0)
+    assert x.shape == (2000, 10, 2) and np.all(x[:, :, 1].sum(axis=1) == 2)
+    np.testing.assert_allclose(y[:, 0], (x[:, :, 0] * x[:, :, 1]).sum(axis=1), rtol=1e-6)
+    assert abs(float(((y - 1.0) ** 2).mean()) - MEAN_PREDICTOR_MSE) < 0.02
+    net = Network(parse_spec("lstm(16, sequences=false) dense(1)", (10, 2)), (10, 2), cost="quadratic", seed=0)
+    model = Regressor(net, Adam(0.01))
+    Trainer(32, verbose=False).fit(model, (x, y), 6)
+    mse = float(((net.predict_proba(x) - y) ** 2).mean())
+    assert mse < 0.3 * MEAN_PREDICTOR_MSE
+
+
+def test_row_by_row_mnist_presets_train_from_the_command_line(tmp_path, capsys):
+    from nndl.presets import PRESETS
+
+    assert PRESETS["row-lstm"]["net"] == "reshape(28,28) lstm(128, sequences=false) softmax(10)"
+    out = tmp_path / "row.npz"
+    status = main(["train", "--preset", "row-gru", "--net", "reshape(28,28) gru(32, sequences=false) softmax(10)",
+                   "--train-size", "2000", "--epochs", "3", "--eta", "0.01", "--quiet", "--json", "--out", str(out), "--threads", "1"])
+    assert status == 0, capsys.readouterr().err
+    final = [line for line in capsys.readouterr().out.splitlines() if '"final"' in line][-1]
+    import json
+
+    assert json.loads(final)["test_accuracy"] > 0.6

@@ -8,42 +8,18 @@ next character is drawn from it sharpened or flattened by a temperature τ > 0:
 so τ = 1 samples the model's own distribution, τ → 0 approaches the most likely
 character every time, and τ > 1 is more random.  The drawn character is fed back as the
 next input, and each recurrent layer's state is carried from step to step
-(``initial_state`` in, ``final_state`` out), so one step costs one pass through T = 1.
+(:class:`nndl.layers.recurrent.stream.Stream`), so one step costs one pass through T = 1.
 """
 from __future__ import annotations
 
 import numpy
 
-from nndl.backend import to_numpy, xp
+from nndl.backend import to_numpy
 from nndl.errors import NndlError
-from nndl.layers import no_grad
+from nndl.layers.recurrent.stream import Stream
 
 #: The most characters one call draws.
 MAX_LENGTH = 1_000_000
-
-
-class _Stepper:
-    """Runs a network's layers on a few steps at a time, keeping every recurrent layer's state."""
-
-    def __init__(self, network):
-        self.layers = network.layers
-        for layer in self.layers:
-            if getattr(layer, "type", "") == "bidirectional":
-                raise NndlError("a bidirectional model reads the future; it cannot generate text one step at a time")
-            if layer.type == "network":
-                raise NndlError("sampling runs a flat stack of layers, not a network nested in another")
-        self.states = [None] * len(self.layers)
-
-    def __call__(self, ids):
-        x = xp.asarray(ids)
-        with no_grad():
-            for k, layer in enumerate(self.layers):
-                if hasattr(layer, "state_names"):
-                    x = layer.forward(x, initial_state=self.states[k])
-                    self.states[k] = layer.final_state
-                else:
-                    x = layer.forward(x)
-        return to_numpy(x)
 
 
 def sample(network, vocabulary, length: int, temperature: float = 1.0, prime: str = "", seed: int = 0) -> str:
@@ -60,7 +36,11 @@ def sample(network, vocabulary, length: int, temperature: float = 1.0, prime: st
         prime = "\n" if "\n" in vocabulary.index else vocabulary.chars[0]
     ids = vocabulary.encode(prime, "--prime")
     rng = numpy.random.default_rng(seed)
-    step = _Stepper(network)
+    stream = Stream(network)
+
+    def step(ids):
+        return to_numpy(stream(ids))
+
     a = step(ids[None, :])[0, -1]
     out = []
     for _ in range(int(length)):

@@ -7,7 +7,9 @@ can turn ids back into text); the first 90% train and the last 10% validate.  Ea
 example is T = ``--seq-length`` characters (default 64) and its targets the next T;
 the cost is the cross-entropy per character in nats.  Defaults follow the usual small
 char-LSTM: the network above (``embedding(32) lstm(256) dense(V) softmax``), Adam with
-η = 2·10⁻³, mini-batches of 32, gradients clipped to norm 5.  With a ``stateful=true``
+η = 2·10⁻³, mini-batches of 32, gradients clipped to norm 5.  The validation text is read
+as 32 parallel streams, each piece starting from the state the piece before it ended with
+(as char-rnn measures it), so every character is predicted from all the text before it.  With a ``stateful=true``
 recurrent layer the batches go in stream order and each carries its state into the
 next (truncated BPTT); otherwise they are shuffled.  ``--time-limit S`` stops before
 an epoch would end past S seconds of training; the weights of the best validation
@@ -24,6 +26,8 @@ from nndl.errors import NndlError
 
 DEFAULT_NET = "embedding(32) lstm(256) dense({V}) softmax"
 DEFAULT_SEQ_LENGTH, DEFAULT_BATCH, DEFAULT_CLIP_NORM = 64, 32, 5.0
+#: The validation text is read as this many parallel streams, the state carried from piece to piece.
+VALIDATION_STREAMS = 32
 #: Options of ``nndl train`` that mean nothing for a text corpus.
 NOT_FOR_TEXT = ("layers", "label", "task", "preprocess", "expand", "augment", "batch_norm", "dropout", "resume",
                 "preset", "checkpoint", "monitor_training", "monitor_test", "train_size", "lmbda", "l1", "max_norm",
@@ -89,6 +93,14 @@ def _check_options(args) -> None:
         raise NndlError(f"--time-limit must be a positive number of seconds, got {args.time_limit}")
 
 
+def validation_data(corpus):
+    """The validation (x, y) in stream order, and the number of streams (fewer for a short text)."""
+    if not len(corpus.validation_ids):
+        return None, None
+    streams = max(1, min(VALIDATION_STREAMS, (len(corpus.validation_ids) - 1) // corpus.seq_length))
+    return corpus.validation(streams), streams
+
+
 def build(args, corpus):
     """The network, model and trainer of the command line for ``corpus``."""
     from nndl.models import SequenceClassifier
@@ -120,11 +132,11 @@ def build(args, corpus):
     elif name == "adam":
         options["eta"] = 2e-3
     model = SequenceClassifier(net, get_optimizer(name, **options))
+    validation, model.eval_streams = validation_data(corpus)
     stateful = any(getattr(layer, "stateful", False) for _, layer in net.leaves())
     callbacks = [ResetStates()] if stateful else []
     callbacks.append(EarlyStopping("validation_cost", patience=args.early_stop, restore_best=True))
     if args.time_limit:
-        validation = corpus.validation()
         callbacks.append(TimeLimit(args.time_limit, 0 if validation is None else len(validation[0])))
     if args.json:
         from nndl.callbacks import JSONLines
@@ -133,7 +145,7 @@ def build(args, corpus):
     threads = args.threads if args.threads in (None, "auto") else int(args.threads)
     trainer = Trainer(args.batch_size or DEFAULT_BATCH, callbacks, seed=args.seed or 0, threads=threads or "auto",
                       workers=1, verbose=not (args.quiet or args.json), shuffle=not stateful)
-    return spec, model, trainer
+    return spec, model, trainer, validation
 
 
 def run_text(args) -> int:
@@ -145,13 +157,13 @@ def run_text(args) -> int:
     check_outputs(args)
     start = time.perf_counter()
     corpus = CharCorpus(args.data, args.seq_length or DEFAULT_SEQ_LENGTH)
-    spec, model, trainer = build(args, corpus)
+    spec, model, trainer, validation = build(args, corpus)
     train = corpus.training(trainer.batch_size)
     if not (args.quiet or args.json):
         say(f"training on {len(corpus.train_ids)} characters of {corpus.path.name} ({len(train[0])} sequences of "
             f"{corpus.seq_length}), validation {len(corpus.validation_ids)}; vocabulary {len(corpus.vocabulary)}")
         say(model.network.summary())
-    history = trainer.fit(model, train, args.epochs or 10, validation_data=corpus.validation())
+    history = trainer.fit(model, train, args.epochs or 10, validation_data=validation)
     final = dict(history.records[-1] if history.records else {}, **history.final,
                  seconds_total=time.perf_counter() - start, model=str(args.out))
     metadata = {"text": {"vocabulary": list(corpus.vocabulary.chars), "seq_length": corpus.seq_length,

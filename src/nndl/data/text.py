@@ -140,8 +140,9 @@ class CharCorpus:
         """Training (x, y) in stream order for mini-batches of ``streams`` rows (see :func:`stream_pieces`)."""
         return stream_pieces(self.train_ids, self.seq_length, streams)
 
-    def validation(self):
-        """Validation (x, y): the last part cut into consecutive sequences of T steps."""
+    def validation(self, streams: int = 1):
+        """Validation (x, y): the last part as ``streams`` streams of consecutive sequences of T steps
+        (in stream order, see :func:`stream_pieces`)."""
         if not len(self.validation_ids):
             return None
-        return stream_pieces(self.validation_ids, self.seq_length, 1)
+        return stream_pieces(self.validation_ids, self.seq_length, streams)

@@ -80,15 +80,24 @@ class SequenceClassifier(Model):
         self.apply_gradients()
         return {"cost": self.token_cost.fn(a, y)}
 
+    #: Evaluate (x, y) as ``streams`` parallel streams in stream order, the recurrent states carried
+    #: from each batch of rows to the next (:mod:`nndl.layers.recurrent.stream`); None: each
+    #: sequence on its own, from the initial state.
+    eval_streams: int | None = None
+
     def evaluate(self, x, y, batch_size: int = 256) -> dict:
         """``{"cost": nats per target (+ R), "accuracy": share of steps predicted}`` over (x, y)."""
         from nndl.layers import no_grad
+        from nndl.layers.recurrent.stream import Stream
 
+        stream = None
+        if self.eval_streams:
+            stream, batch_size = Stream(self.network), self.eval_streams
         total = correct = count = 0.0
         with no_grad():
-            for i in range(0, len(x), batch_size):
+            for i in range(0, len(x) - len(x) % batch_size if stream else len(x), batch_size):
                 xb, yb = self.network.as_input(x[i:i + batch_size]), to_device(y[i:i + batch_size])
-                a = self._forward(xb, yb, training=False)
+                a = stream(xb) if stream else self._forward(xb, yb, training=False)
                 hits, m = self.token_cost.correct(a, yb)
                 total += self.token_cost.fn(a, yb) * m
                 correct, count = correct + hits, count + m
