@@ -4,7 +4,7 @@ import pytest
 
 from nndl import io
 from nndl.errors import NndlError
-from nndl.gradcheck import THRESHOLD, relative_error
+from nndl.gradcheck import THRESHOLD, numerical_gradient, relative_error
 from nndl.layers import GRU, LSTM, Bidirectional, Dense, Embedding, SimpleRNN, TimeDistributed, no_grad
 from nndl.layers.embedding import scatter_add, scatter_add_reference
 from nndl.layers.recurrent import forward_masked
@@ -13,7 +13,6 @@ from nndl.spec import parse_spec, spec_of
 from oracles import oracle
 
 N, T, D, H = 3, 5, 4, 6
-EPS = 1e-6
 
 
 def built(layer, shape=(T, D), seed=0):
@@ -23,21 +22,6 @@ def built(layer, shape=(T, D), seed=0):
     for p in layer.params:
         p.value[...] = rng.normal(0.0, 0.5, p.value.shape)
     return layer
-
-
-def numerical(cost, array, entries):
-    """Central differences of ``cost()`` with respect to the given flat entries of ``array`` (in place)."""
-    flat = array.reshape(-1)
-    out = np.empty(len(entries))
-    for j, i in enumerate(entries):
-        old = flat[i]
-        flat[i] = old + EPS
-        plus = cost()
-        flat[i] = old - EPS
-        minus = cost()
-        flat[i] = old
-        out[j] = (plus - minus) / (2 * EPS)
-    return out
 
 
 def layer_errors(layer, x, max_entries=25, **kwargs):
@@ -61,15 +45,15 @@ def layer_errors(layer, x, max_entries=25, **kwargs):
     errors = {}
     for p in layer.params:
         e = pick(p.value.size)
-        errors[p.name] = relative_error(p.grad.reshape(-1)[e], numerical(cost, p.value, e))
+        errors[p.name] = relative_error(p.grad.reshape(-1)[e], numerical_gradient(cost, p.value, e))
     if dx is not None:
         e = pick(x.size)
-        errors["x"] = relative_error(dx.reshape(-1)[e], numerical(cost, x, e))
+        errors["x"] = relative_error(dx.reshape(-1)[e], numerical_gradient(cost, x, e))
     state = kwargs.get("initial_state")
     if state is not None:
         for name, s, g in zip(layer.state_names, state, layer.state_grad):
             e = pick(s.size)
-            errors[f"{name}0"] = relative_error(g.reshape(-1)[e], numerical(cost, s, e))
+            errors[f"{name}0"] = relative_error(g.reshape(-1)[e], numerical_gradient(cost, s, e))
     return errors
 
 
@@ -155,7 +139,7 @@ def test_a_stacked_character_model_end_to_end(rng):
 
     for p, g in zip(net.params, grads):
         e = np.arange(min(p.value.size, 20))
-        assert relative_error(g.reshape(-1)[e], numerical(cost, p.value, e)) < THRESHOLD, p.name
+        assert relative_error(g.reshape(-1)[e], numerical_gradient(cost, p.value, e)) < THRESHOLD, p.name
 
 
 # -- masks --------------------------------------------------------------------------------------------------------
@@ -317,7 +301,7 @@ def test_ids_outside_the_vocabulary_are_one_line(rng):
 # -- the spec language and the model file -----------------------------------------------------------------------------
 @pytest.mark.parametrize("spec", ["embedding(16,vocabulary=20) lstm(32) dropout(0.1) dense(20) softmax",
                                   "embedding(8,vocabulary=20) gru(8,bidirectional=true) rnn(4,initial=learned) "
-                                  "lstm(6,return_sequences=false,peepholes=true,coupled=true) softmax(3)"])
+                                  "lstm(6,sequences=false,peepholes=true,coupled=true) softmax(3)"])
 def test_specs_write_back_and_models_load(spec, tmp_path, rng):
     net = Network(parse_spec(spec, (7,)), (7,), cost="log_likelihood", seed=3)
     assert spec_of(net.layers) == spec

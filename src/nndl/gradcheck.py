@@ -28,6 +28,23 @@ def relative_error(a, b) -> float:
     return float(numpy.linalg.norm(a - b) / max(numpy.linalg.norm(a) + numpy.linalg.norm(b), 1e-12))
 
 
+def numerical_gradient(cost, array, entries=None, eps: float = 1e-6) -> numpy.ndarray:
+    """Central differences (C(θ + εeᵢ) − C(θ − εeᵢ)) / 2ε of ``cost()`` for the flat ``entries`` of
+    ``array`` (all if None), changing each entry in place and putting it back."""
+    flat = array.reshape(-1)               # a view: writing to it changes the array the cost reads
+    entries = numpy.arange(flat.size) if entries is None else entries
+    out = numpy.empty(len(entries))
+    for j, i in enumerate(entries):
+        old = float(flat[i])
+        flat[i] = old + eps
+        plus = cost()
+        flat[i] = old - eps
+        minus = cost()
+        flat[i] = old
+        out[j] = (plus - minus) / (2 * eps)
+    return out
+
+
 def _entries(size: int, max_entries, rng):
     """Which of ``size`` entries to check: all, or ``max_entries`` of them at random."""
     if max_entries is None or size <= max_entries:

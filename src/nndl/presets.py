@@ -111,7 +111,7 @@ PRESETS: dict[str, dict] = {
     },
     # Row-by-row MNIST (issue 13): each image read as 28 steps of 28 pixels, the last state classified.
     **{f"row-{cell}": {
-        "net": f"reshape(28,28) {cell}(128, sequences=false) softmax(10)",
+        "net": f"reshape(28,28) {cell}(128,sequences=false) softmax(10)",
         "cost": "log_likelihood", "optimizer": "adam", "eta": 1e-3, "clip_norm": 5.0, "lmbda": 0.0, "epochs": 10,
         "batch_size": 64, "init": "default", "expand": False, "augment": False, "book": None,
         "description": f"row-by-row MNIST: 28 steps of 28 pixels into {name}(128), its last state into softmax(10)",

@@ -104,6 +104,19 @@ def evaluate_command(path):
     return out.getvalue()
 
 
+def load_text(path):
+    """A character corpus as ``nndl train --data FILE.txt`` reads it, cut into training and validation pieces."""
+    from nndl.data.text import CharCorpus
+    corpus = CharCorpus(path, seq_length=16)
+    return corpus.training(4), corpus.validation()
+
+
+def text_seeds() -> list[bytes]:
+    path = DATA_ROOT / "tinyshakespeare" / "input.txt"
+    english = path.read_bytes()[:3000] if path.exists() else b"First Citizen:\nBefore we proceed any further.\n" * 40
+    return [english, "Ünïcödé — text, ½ of it ✓\n".encode() * 30]
+
+
 def load_idx_folder(path):
     """Load the folder the mutated file sits in (decoding afresh: the cache is cleared)."""
     from nndl.data import clear_cache, load_idx_folder
@@ -155,6 +168,7 @@ TARGETS = [
            lambda seeds: generic_mutators(seeds) + formats.model_mutators() * 3),
     Target("checkpoint", "run.ckpt.npz", resume_checkpoint, formats.checkpoint_seeds,
            lambda seeds: generic_mutators(seeds) + formats.model_mutators() * 3, fast_cases=400),
+    Target("text", "corpus.txt", load_text, text_seeds, generic_mutators, fast_cases=300),
     Target("nndl evaluate", "model.npz", evaluate_command, lambda: formats.command_model_seeds(DATA_ROOT),
            lambda seeds: generic_mutators(seeds) + formats.model_mutators() * 3, fast_cases=200, slow_cases=2000,
            names_file=False),

@@ -31,7 +31,7 @@ VALIDATION_STREAMS = 32
 #: Options of ``nndl train`` that mean nothing for a text corpus.
 NOT_FOR_TEXT = ("layers", "label", "task", "preprocess", "expand", "augment", "batch_norm", "dropout", "resume",
                 "preset", "checkpoint", "monitor_training", "monitor_test", "train_size", "lmbda", "l1", "max_norm",
-                "schedule", "momentum", "grad_noise", "activation", "cost", "monitor")
+                "schedule", "momentum", "grad_noise", "activation", "cost", "monitor", "init", "workers")
 
 
 class ResetStates(Callback):
@@ -142,8 +142,10 @@ def build(args, corpus):
         from nndl.callbacks import JSONLines
 
         callbacks.append(JSONLines())
-    threads = args.threads if args.threads in (None, "auto") else int(args.threads)
-    trainer = Trainer(args.batch_size or DEFAULT_BATCH, callbacks, seed=args.seed or 0, threads=threads or "auto",
+    from nndl.cli.train_cmd import _count
+
+    threads = _count(args.threads, "--threads") or "auto"
+    trainer = Trainer(args.batch_size or DEFAULT_BATCH, callbacks, seed=args.seed or 0, threads=threads,
                       workers=1, verbose=not (args.quiet or args.json), shuffle=not stateful)
     return spec, model, trainer, validation
 

@@ -267,7 +267,8 @@ class Recurrent(Layer):
         defaults = {"return_sequences": True, "initial": "zero", "stateful": False, "init": "glorot_uniform",
                     "recurrent_init": "orthogonal"}
         cfg = self.config()
-        options = {k: v for k, v in cfg.items() if k in defaults and defaults[k] != v}
+        options = {("sequences" if k == "return_sequences" else k): v for k, v in cfg.items()
+                   if k in defaults and defaults[k] != v}
         options.update(self.extra_config())
         return [self.units], options
 
