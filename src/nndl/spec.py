@@ -22,6 +22,10 @@ activation.  The layers of nndl itself:
 ``relu``, ``sigmoid``, ``tanh``,            an activation; ``leaky_relu(alpha=0.01)``
 ``leaky_relu``, ``linear``, ``softmax``
 ``softmax(units)``, ``sigmoid(units)``, ..  a dense layer with that activation (an output layer)
+``embedding(D[, vocabulary=V])``            token ids (T,) → vectors (T, D)
+``rnn(H)``, ``lstm(H)``, ``gru(H)``         recurrent layers over (T, D) (:mod:`nndl.layers.recurrent`):
+                                            ``sequences=false``, ``initial=learned``, ``stateful=true``,
+                                            ``bidirectional=true``; lstm ``peepholes=true``, ``coupled=true``
 =========================================  ===============================================
 
 Rules:
@@ -30,7 +34,9 @@ Rules:
   ``conv(..)``, ``dense(..)``) becomes that layer's own activation — the dense layer then
   shows the four backprop equations; anywhere else (after pooling, batch norm, ...) it
   is a layer of its own.  A conv or dense layer with no activation after it is linear;
-* a ``flatten`` is put in automatically before a layer that needs flat input (dense);
+* a ``flatten`` is put in automatically before a layer that needs flat input (dense) —
+  except after a layer whose output is a sequence (an embedding, a recurrent layer with its
+  whole sequence): there the dense layer runs at every time step (``TimeDistributed``);
 * the layers are built against the input shape while parsing, so a spec that does not
   fit (a kernel larger than its input, say) fails here, with one line naming the word,
   before any training.
