@@ -239,7 +239,7 @@ class Recurrent(Layer):
             p.add_grad(g.sum(axis=0))
         if not self.needs_input_grad:
             return None
-        return (flat @ self.Wx.value.T).reshape(steps, n, d).transpose(1, 0, 2)
+        return (flat @ xp.ascontiguousarray(self.Wx.value.T)).reshape(steps, n, d).transpose(1, 0, 2)
 
     def steps(self, xw, state0, m):
         """The loop over time: given x_t W_x + b for every t (T, N, G·H), return (h for t = 0..T,

@@ -141,7 +141,7 @@ class LSTM(Recurrent):
         steps, n, _ = gates.shape
         si, sf, so, sg = self._slices()
         pi, pf, po = self._peep()
-        wh_t = self.Wh.value.T
+        wh_t = xp.ascontiguousarray(self.Wh.value.T)         # a contiguous Wᵀ: BLAS runs it faster
         da = xp.empty_like(gates)
         dh, dc = d_last, xp.zeros_like(d_last)
         dp = xp.zeros((self.gates - 1, self.units), self.dtype) if self.peepholes else None

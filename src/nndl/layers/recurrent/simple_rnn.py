@@ -49,7 +49,7 @@ class SimpleRNN(Recurrent):
     def back_steps(self, cache, hs, m, dy, d_last):
         h_new = cache["h_new"]
         steps = len(h_new)
-        wh_t = self.Wh.value.T
+        wh_t = xp.ascontiguousarray(self.Wh.value.T)         # a contiguous Wᵀ: BLAS runs it faster
         da = xp.empty_like(h_new)
         dh = d_last
         for t in range(steps - 1, -1, -1):
