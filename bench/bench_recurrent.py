@@ -12,8 +12,10 @@ both alike; the best run of each counts.
     python bench/bench_recurrent.py                      # 1 thread, 60 steps per run
     python bench/bench_recurrent.py --threads 1 2 --steps 100 --repeat 3
 
-One JSON line per thread count: ``nndl_s_per_1000`` and ``torch_s_per_1000`` (seconds
-per 1,000 steps), ``ratio`` = nndl/torch, each process's peak RSS, and the load average
+One JSON line per thread count: ``nndl_s_per_1000`` and ``torch_s_per_1000`` (wall seconds
+per 1,000 steps), ``ratio`` = nndl/torch, the same in CPU seconds of the process
+(``*_cpu_s_per_1000``, ``cpu_ratio``: less at the mercy of the scheduler on a shared
+machine, but it counts spinning threads), each process's peak RSS, and the load average
 (on a shared machine, quote ratios from one run).
 """
 from __future__ import annotations
@@ -60,10 +62,10 @@ def run_nndl(steps: int) -> float:
     data = list(batches(steps + 5))
     for x, y in data[:5]:                                      # warm up
         model.train_step(x, y)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for x, y in data[5:]:
         model.train_step(x, y)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def run_torch(steps: int, threads: int) -> float:
@@ -95,15 +97,15 @@ def run_torch(steps: int, threads: int) -> float:
 
     for x, y in data[:5]:
         step(x, y)
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     for x, y in data[5:]:
         step(x, y)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def child(args) -> None:
-    seconds = run_nndl(args.steps) if args.child == "nndl" else run_torch(args.steps, args.threads[0])
-    print(json.dumps({"seconds": seconds, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+    seconds, cpu = run_nndl(args.steps) if args.child == "nndl" else run_torch(args.steps, args.threads[0])
+    print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
 def main() -> None:
@@ -128,9 +130,12 @@ def main() -> None:
                 if who not in best or result["seconds"] < best[who]["seconds"]:
                     best[who] = result
         per = {who: 1000 * r["seconds"] / args.steps for who, r in best.items()}
+        cpu = {who: 1000 * r["cpu_seconds"] / args.steps for who, r in best.items()}
         print(json.dumps({"bench": "char_lstm", "V": V, "E": E, "H": H, "T": T, "batch": B, "threads": threads,
                           "steps": args.steps, "repeat": args.repeat, "nndl_s_per_1000": round(per["nndl"], 2),
                           "torch_s_per_1000": round(per["torch"], 2), "ratio": round(per["nndl"] / per["torch"], 3),
+                          "nndl_cpu_s_per_1000": round(cpu["nndl"], 2), "torch_cpu_s_per_1000": round(cpu["torch"], 2),
+                          "cpu_ratio": round(cpu["nndl"] / cpu["torch"], 3),
                           "nndl_peak_rss_mb": round(best["nndl"]["peak_rss_mb"], 1),
                           "torch_peak_rss_mb": round(best["torch"]["peak_rss_mb"], 1),
                           "load_average": os.getloadavg()[0]}), flush=True)
