@@ -103,16 +103,8 @@ def check_gradients(network, x, y, regularizers=(), eps: float = 1e-6, max_entri
                 analytic = to_numpy(p.grad).ravel()
                 size = p.value.size
                 entries = _entries(size, max_entries, rng)
-                flat = p.value.reshape(-1)   # a view: writing to it changes the parameter
-                numerical = numpy.empty(len(entries))
-                for j, i in enumerate(entries):
-                    old = float(flat[i])
-                    flat[i] = old + eps
-                    c_plus = _total_cost(network, x, y, regularizers, n)
-                    flat[i] = old - eps
-                    c_minus = _total_cost(network, x, y, regularizers, n)
-                    flat[i] = old
-                    numerical[j] = (c_plus - c_minus) / (2 * eps)
+                numerical = numerical_gradient(lambda: _total_cost(network, x, y, regularizers, n), p.value,
+                                               entries, eps)
                 errors[f"{number}:{layer.type}.{p.name}"] = relative_error(analytic[entries], numerical)
         return errors
     finally:
@@ -135,15 +127,6 @@ def check_input_gradient(network, x, y, eps: float = 1e-6, max_entries: int | No
     network.zero_grad()
     a = network.forward(x, training=training)
     analytic = to_numpy(network.backward(network.cost.derivative(a, y) * (1.0 / len(x)), input_grad=True)).ravel()
-    flat = x.reshape(-1)
-    entries = _entries(flat.size, max_entries, numpy.random.default_rng(seed))
-    numerical = numpy.empty(len(entries))
-    for j, i in enumerate(entries):
-        old = float(flat[i])
-        flat[i] = old + eps
-        c_plus = network.cost.fn(network.feedforward(x, training), y)
-        flat[i] = old - eps
-        c_minus = network.cost.fn(network.feedforward(x, training), y)
-        flat[i] = old
-        numerical[j] = (c_plus - c_minus) / (2 * eps)
+    entries = _entries(x.size, max_entries, numpy.random.default_rng(seed))
+    numerical = numerical_gradient(lambda: network.cost.fn(network.feedforward(x, training), y), x, entries, eps)
     return relative_error(analytic[entries], numerical)
