@@ -1,0 +1,137 @@
+"""The draw-a-digit page in headless Chromium: replayed strokes give the same 28x28 array as Python's
+preprocessing (``nndl predict``'s) and the same class; photo upload; the unsure threshold; no request
+leaves the server.  Screenshots go to docs/screenshots/."""
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from browser import chromium_driver, running
+
+REPO = Path(__file__).resolve().parents[1]
+MODEL = REPO / "docs" / "results" / "ch6-relu.npz"
+STROKES = sorted((REPO / "tests" / "data" / "strokes").glob("*.json"))
+SHOTS = REPO / "docs" / "screenshots"
+
+
+def call(driver, script: str, *args):
+    """Run ``script`` (an expression giving a promise) in the page and wait for its value."""
+    return driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        f"Promise.resolve().then(() => {script}).then(done, e => done({{error: String(e)}}));", *args)
+
+
+@pytest.fixture(scope="module")
+def network():
+    from nndl import io
+
+    return io.load(MODEL)
+
+
+@pytest.fixture(scope="module")
+def page(network):
+    from nndl.cli.serve_cmd import model_for_page
+    from nndl.serve.app import create_app
+
+    data, info = model_for_page(MODEL)
+    with running(create_app(data, info)) as url:
+        driver = chromium_driver()
+        try:
+            driver.get(url + "/")
+            assert call(driver, "window.nndl.ready.then(() => 'ready')") == "ready"
+            yield driver, url
+        finally:
+            driver.quit()
+
+
+@pytest.mark.parametrize("path", STROKES, ids=[p.stem for p in STROKES])
+def test_replayed_strokes_match_python(page, network, path, tmp_path):
+    from nndl.data.images import load_digit_image
+
+    driver, _ = page
+    record = json.loads(path.read_text())
+    result = call(driver, "window.nndl.replay(arguments[0])", record)
+    assert "error" not in result, result
+    js = np.array(result["pixels"], dtype=np.float64)
+    png = tmp_path / f"{path.stem}.png"                      # the pad as a user would save it ...
+    png.write_bytes(base64.b64decode(call(driver, "window.nndl.padPNG()").split(",", 1)[1]))
+    python = load_digit_image(png)                            # ... and read by nndl predict
+    assert js.shape == python.shape == (784,)
+    assert np.abs(js - python).max() <= 1 / 255
+    p = network.predict_proba(python[None])[0]
+    assert result["prediction"] == str(int(p.argmax()))
+    assert np.abs(np.array(result["probabilities"]) - p).max() <= 1e-4
+
+
+def test_most_fixture_digits_are_recognised(page):
+    """Not a parity check but the point of the page: drawn digits get their class."""
+    driver, _ = page
+    right = sum(call(driver, "window.nndl.replay(arguments[0])", json.loads(p.read_text()))["prediction"] ==
+                json.loads(p.read_text())["digit"] for p in STROKES)
+    assert right >= len(STROKES) - 3, right
+
+
+def test_unsure_threshold(page):
+    driver, _ = page
+    call(driver, "window.nndl.replay(arguments[0])", json.loads((STROKES[0]).read_text()))
+    driver.execute_script("const t = document.getElementById('threshold'); t.value = 1; "
+                          "t.dispatchEvent(new Event('input'));")
+    assert driver.find_element("id", "verdict").text.startswith("unsure")
+    driver.execute_script("const t = document.getElementById('threshold'); t.value = 0; "
+                          "t.dispatchEvent(new Event('input'));")
+    assert not driver.find_element("id", "verdict").text.startswith("unsure")
+
+
+def test_mouse_drawing(page):
+    """Real pointer events (Selenium's mouse) draw on the pad and get an answer."""
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    driver, _ = page
+    driver.execute_script("document.getElementById('clear').click()")
+    pad = driver.find_element("id", "pad")
+    ActionChains(driver).move_to_element_with_offset(pad, 0, -100).click_and_hold() \
+        .move_by_offset(0, 60).move_by_offset(0, 60).move_by_offset(0, 60).release().perform()
+    last = driver.execute_script("return window.nndl.last")
+    assert last and len(last["pixels"]) == 784 and last["prediction"] in [str(i) for i in range(10)]
+
+
+def test_photo_upload(page, tmp_path):
+    from PIL import Image, ImageDraw
+
+    driver, _ = page
+    photo = tmp_path / "seven.jpg"                       # dark ink on grey paper, off-centre, as a photo
+    image = Image.new("RGB", (900, 700), (200, 196, 185))
+    ImageDraw.Draw(image).line([(420, 150), (640, 150), (520, 560)], fill=(30, 30, 40), width=45)
+    image.save(photo, quality=90)
+    driver.execute_script("window.nndlPhotoBefore = window.nndl.last")
+    driver.find_element("id", "photo").send_keys(str(photo))
+    last = call(driver, "new Promise(r => { const t = setInterval(() => { if (window.nndl.last !== "
+                        "window.nndlPhotoBefore) { clearInterval(t); r(window.nndl.last); } }, 50); })")
+    assert last["prediction"] == "7", last.get("probabilities")
+    bad = tmp_path / "notes.png"
+    bad.write_text("not an image")
+    driver.execute_script("window.nndlPhotoBefore = window.nndl.last")
+    driver.find_element("id", "photo").send_keys(str(bad))
+    last = call(driver, "new Promise(r => { const t = setInterval(() => { if (window.nndl.last !== "
+                        "window.nndlPhotoBefore) { clearInterval(t); r(window.nndl.last); } }, 50); })")
+    assert "not an image" in last["error"]
+    assert "not an image" in driver.find_element("id", "status").text
+    again = call(driver, "window.nndl.replay(arguments[0])", json.loads(STROKES[0].read_text()))
+    assert again["prediction"]                            # the page (and the server) go on
+
+
+def test_page_needs_no_internet_and_screenshot(page):
+    driver, url = page
+    resources = driver.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
+    assert resources and all(name.startswith(url) for name in resources), resources
+    assert any(name.endswith(".wasm") for name in resources)
+    call(driver, "window.nndl.replay(arguments[0])",
+         json.loads((REPO / "tests" / "data" / "strokes" / "off-centre-7-right.json").read_text()))
+    driver.execute_script("const t = document.getElementById('threshold'); t.value = 0.6; "
+                          "t.dispatchEvent(new Event('input'));")
+    SHOTS.mkdir(exist_ok=True)
+    driver.save_screenshot(str(SHOTS / "draw-page.png"))
