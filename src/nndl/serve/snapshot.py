@@ -45,7 +45,8 @@ def first_filters(network) -> dict | None:
             images = w[:MAX_FILTERS].reshape(-1, 28, 28)
         else:
             return None
-        return {"layer": f"{where}:{layer.type}", "shape": list(images.shape[1:]), "images": _scaled(images)}
+        number = int(str(where).split("/")[0]) + 1            # as in the run's gradient_norms: "1:conv"
+        return {"layer": f"{number}:{layer.type}", "shape": list(images.shape[1:]), "images": _scaled(images)}
     return None
 
 
