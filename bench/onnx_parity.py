@@ -6,6 +6,9 @@ absolute difference between onnxruntime's outputs and nndl's, and whether the pr
 classes agree.  Prints one JSON line per case and, with ``--out``, writes them to a file:
 
     PYTHONPATH=src python bench/onnx_parity.py --out docs/results/onnx/layers.jsonl
+    PYTHONPATH=src python bench/onnx_parity.py --mnist --out docs/results/onnx/mnist.jsonl
+
+``--mnist``: instead, the saved models of :data:`SAVED` on all 10,000 MNIST test images.
 
 ``tests/test_onnx_export.py`` runs the same cases (tolerance 1e-5).
 """
@@ -117,11 +120,35 @@ def measure(name: str) -> dict:
     return row
 
 
+#: Saved models checked on every MNIST test image: the book's chapter 1 net, and chapter 6 conv nets.
+SAVED = ["docs/results/onnx/book-784-30-10.npz", "docs/results/ch6-relu.npz", "docs/results/ch6-batchnorm/seed1.npz"]
+
+
+def measure_mnist(model: str) -> dict:
+    """A saved model against onnxruntime on the 10,000 MNIST test images (read from $NNDL_DATA)."""
+    import time
+    from pathlib import Path
+
+    from nndl import io
+    from nndl.data import load_mnist
+    from nndl.export.onnx import parity, to_onnx
+
+    test = load_mnist(split="book", download=False).test
+    x = numpy.asarray(test.x, dtype=numpy.float32).reshape(len(test.x), -1)
+    network = io.load(Path(__file__).resolve().parents[1] / model)
+    start = time.perf_counter()
+    row = {"model": model, "layers": " ".join(layer.type for _, layer in network.leaves())}
+    row.update(parity(network, to_onnx(network), x))
+    row["seconds"] = round(time.perf_counter() - start, 2)
+    return row
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", help="also write the JSON lines here")
+    parser.add_argument("--mnist", action="store_true", help="the saved models on all MNIST test images instead")
     args = parser.parse_args(argv)
-    rows = [measure(name) for name in CASE_NAMES]
+    rows = [measure_mnist(m) for m in SAVED] if args.mnist else [measure(name) for name in CASE_NAMES]
     lines = [json.dumps(row) for row in rows]
     print("\n".join(lines))
     if args.out:
