@@ -168,3 +168,17 @@ def test_serve_listens_on_loopback_by_default():
     serve_cmd.register(parser.add_subparsers())
     args = parser.parse_args(["serve", str(MODEL)])
     assert args.host == "127.0.0.1" and args.port == 8000
+
+
+def test_an_exported_onnx_file_is_served_with_its_class_names(tmp_path):
+    oracle("flask")
+    oracle("onnx")
+    from nndl import io
+    from nndl.cli.serve_cmd import model_for_page
+    from nndl.export.onnx import export_onnx
+
+    network = io.load(MODEL)
+    network.class_names = ["zero, nought"] + [f"digit {i}" for i in range(1, 10)]
+    path = export_onnx(network, tmp_path / "named.onnx")
+    data, info = model_for_page(path)
+    assert info["classes"] == network.class_names and info["features"] == 784 and data == path.read_bytes()

@@ -135,3 +135,23 @@ def test_page_needs_no_internet_and_screenshot(page):
                           "t.dispatchEvent(new Event('input'));")
     SHOTS.mkdir(exist_ok=True)
     driver.save_screenshot(str(SHOTS / "draw-page.png"))
+
+
+def test_touch_drawing(page):
+    """A finger on a touch screen (Chromium's touch events through the DevTools protocol) draws too."""
+    driver, _ = page
+    driver.execute_script("document.getElementById('clear').click(); window.nndlBefore = window.nndl.last")
+    box = driver.execute_script("const r = document.getElementById('pad').getBoundingClientRect(); "
+                                "return [r.left, r.top];")
+    driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": True, "maxTouchPoints": 1})
+    points = [(150, 40 + 10 * i) for i in range(21)]
+    driver.execute_cdp_cmd("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [
+        {"x": box[0] + points[0][0], "y": box[1] + points[0][1]}]})
+    for x, y in points[1:]:
+        driver.execute_cdp_cmd("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [
+            {"x": box[0] + x, "y": box[1] + y}]})
+    driver.execute_cdp_cmd("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    last = call(driver, "new Promise(r => { const t = setInterval(() => { if (window.nndl.last !== "
+                        "window.nndlBefore) { clearInterval(t); r(window.nndl.last); } }, 50); })")
+    driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": False})
+    assert last["prediction"] == "1", last["probabilities"]

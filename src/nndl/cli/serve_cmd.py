@@ -38,7 +38,7 @@ def register(subparsers) -> None:
 
 def model_for_page(path) -> tuple[bytes, dict]:
     """(ONNX bytes, info for the page) of a .npz model or an .onnx file; one line if it cannot be served."""
-    from nndl.export.onnx import INPUT, OUTPUT, input_features, read_onnx, to_onnx
+    from nndl.export.onnx import INPUT, OUTPUT, class_names, input_features, read_onnx, to_onnx
 
     path = Path(path)
     if path.suffix.lower() == ".onnx":
@@ -49,10 +49,11 @@ def model_for_page(path) -> tuple[bytes, dict]:
                             f"(as nndl export writes), got inputs {inputs} and outputs {outputs}")
         dims = model.graph.input[0].type.tensor_type.shape.dim
         features = dims[-1].dim_value if dims else 0
-        props = {p.key: p.value for p in model.metadata_props}
         out_dims = model.graph.output[outputs.index(OUTPUT)].type.tensor_type.shape.dim
         count = out_dims[-1].dim_value if out_dims else 0
-        names = props["class_names"].split(",") if props.get("class_names") else [str(i) for i in range(count)]
+        if not 1 <= count <= 100_000:
+            raise NndlError(f"{path}: the page needs a known number of classes in the output, got {count}")
+        names = class_names(model, count)
         data = model.SerializeToString()
     else:
         from nndl import io

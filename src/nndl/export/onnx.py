@@ -40,6 +40,7 @@ and every exported model passes ``onnx.checker.check_model(full_check=True)``.
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy
@@ -254,7 +255,7 @@ def to_onnx(network, name: str = "nndl"):
                               ir_version=IR_VERSION)
     classes = getattr(network, "class_names", None)
     if classes:
-        helper.set_model_props(model, {"class_names": ",".join(classes)})
+        helper.set_model_props(model, {"class_names": json.dumps(list(classes))})
     try:
         onnx.checker.check_model(model, full_check=True)
     except (onnx.checker.ValidationError, onnx.shape_inference.InferenceError) as exc:  # pragma: no cover
@@ -275,6 +276,18 @@ def export_onnx(network, path) -> Path:
     with atomic_write(path) as f:
         f.write(data)
     return path
+
+
+def class_names(model, count: int) -> list[str]:
+    """The class names an exported model carries (metadata ``class_names``, a JSON list), or 0 ... count−1."""
+    props = {p.key: p.value for p in model.metadata_props}
+    try:
+        names = json.loads(props.get("class_names", "null"))
+    except ValueError:
+        names = None
+    if isinstance(names, list) and len(names) == count and all(isinstance(n, str) for n in names):
+        return names
+    return [str(i) for i in range(count)]
 
 
 def read_onnx(path):
