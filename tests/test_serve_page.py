@@ -155,3 +155,25 @@ def test_touch_drawing(page):
                         "window.nndlBefore) { clearInterval(t); r(window.nndl.last); } }, 50); })")
     driver.execute_cdp_cmd("Emulation.setTouchEmulationEnabled", {"enabled": False})
     assert last["prediction"] == "1", last["probabilities"]
+
+
+def test_every_layer_kind_runs_in_onnxruntime_web(page):
+    """Each case of the parity table (bench/onnx_parity.py) run by the page's runtime, against nndl."""
+    import sys
+
+    sys.path.insert(0, str(REPO / "bench"))
+    import onnx_parity
+    from page_figures import run_in_page
+
+    from nndl.export.onnx import to_onnx
+
+    driver, _ = page
+    worst = {}
+    for name in onnx_parity.CASE_NAMES:
+        network, x = onnx_parity.build_case(name)
+        x = x[:16]
+        ours = network.predict_proba(x).reshape(len(x), -1)
+        theirs = run_in_page(driver, to_onnx(network).SerializeToString(), x)
+        worst[name] = float(np.abs(ours - theirs).max())
+        assert np.array_equal(ours.argmax(1), theirs.argmax(1)), name
+    assert max(worst.values()) <= 1e-5, worst
