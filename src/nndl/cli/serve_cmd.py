@@ -101,7 +101,8 @@ def run(args) -> int:
     page = "/" if args.model else "/live"
     print(f"nndl serve: http://{shown}:{server.port}{page}  (Ctrl-C to stop)", file=sys.stderr, flush=True)
     try:
-        server.serve_forever()
+        server.serve_forever()                  # (returns on Ctrl-C)
     finally:
         server.server_close()
+    print("nndl serve: stopped", file=sys.stderr)
     return 0

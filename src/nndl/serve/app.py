@@ -156,10 +156,13 @@ def listening_socket(host: str, port: int):
     import errno
     import socket
 
+    if not 0 <= port <= 65535:
+        raise NndlError(f"port {port} is not a port number (0 to 65535)")
     try:
         family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
     except (socket.gaierror, UnicodeError, OverflowError) as exc:
-        raise NndlError(f"cannot listen on {host}:{port} ({exc})") from None
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise NndlError(f"cannot listen on {host}:{port} (--host: {reason})") from None
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
@@ -172,9 +175,6 @@ def listening_socket(host: str, port: int):
         if exc.errno == errno.EACCES:
             raise NndlError(f"port {port} on {host} needs privileges; pick one above 1023 with --port") from None
         raise NndlError(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
-    except OverflowError:
-        sock.close()
-        raise NndlError(f"port {port} is not a port number (0 to 65535)") from None
     return sock
 
 
