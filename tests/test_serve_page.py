@@ -177,3 +177,55 @@ def test_every_layer_kind_runs_in_onnxruntime_web(page):
         worst[name] = float(np.abs(ours - theirs).max())
         assert np.array_equal(ours.argmax(1), theirs.argmax(1)), name
     assert max(worst.values()) <= 1e-5, worst
+
+
+def _random_drawing(rng, transparent: bool):
+    """An RGBA image of random size with random strokes: ink and paper of any polarity and shade."""
+    from PIL import Image, ImageDraw
+
+    w, h = (int(v) for v in rng.integers(12, 420, 2))
+    paper, ink = (0, 0) if transparent else (int(v) for v in rng.choice([[255, 0], [0, 255], [220, 40], [30, 200]]))
+    image = Image.new("RGBA", (w, h), (paper, paper, paper, 0 if transparent else 255))
+    draw = ImageDraw.Draw(image)
+    for _ in range(int(rng.integers(1, 4))):
+        points = [(float(rng.uniform(0, w)), float(rng.uniform(0, h))) for _ in range(int(rng.integers(2, 6)))]
+        shade = ink + int(rng.integers(-20, 21)) if not transparent else int(rng.integers(0, 120))
+        alpha = 255 if not transparent else int(rng.integers(90, 256))
+        draw.line(points, fill=(max(0, min(255, shade)),) * 3 + (alpha,), width=int(rng.integers(1, 25)))
+    if rng.random() < 0.3:                                  # anti-aliased edges: a down-scaled copy
+        image = image.resize((max(8, w // 2), max(8, h // 2)), Image.Resampling.LANCZOS)
+    return image
+
+
+def test_javascript_preprocessing_equals_python_on_random_drawings(page):
+    """Any size, any polarity, grey or transparent paper, thin and thick strokes, edges touching the border."""
+    import io
+
+    from nndl.data.images import load_digit_bytes
+    from nndl.errors import NndlError
+
+    driver, _ = page
+    rng = np.random.default_rng(16)
+    compared = blank = 0
+    for case in range(60):
+        image = _random_drawing(rng, transparent=case % 4 == 3)
+        png = io.BytesIO()
+        image.save(png, "PNG")
+        try:
+            python = load_digit_bytes(png.getvalue())
+        except NndlError as exc:
+            assert "blank" in str(exc)
+            python = None
+        js = driver.execute_script(
+            "const bytes = Uint8ClampedArray.from(atob(arguments[0]), c => c.charCodeAt(0));"
+            "const p = nndlPreprocess.prepareDigit(bytes, arguments[1], arguments[2]);"
+            "return p === null ? null : Array.from(p);",
+            base64.b64encode(image.tobytes()).decode(), *image.size)
+        if python is None:
+            assert js is None, case
+            blank += 1
+            continue
+        assert js is not None, case
+        assert np.abs(np.array(js) - python).max() <= 1 / 255, case
+        compared += 1
+    assert compared >= 50

@@ -48,8 +48,8 @@ import numpy
 from nndl.backend import to_numpy
 from nndl.errors import NndlError
 
-#: ONNX operator set the graphs use (opset 17: LayerNormalization-era ops, supported by
-#: onnxruntime ≥ 1.13 and onnxruntime-web), and the IR version that goes with it.
+#: ONNX operator set the graphs use (opset 17, which onnxruntime has run since 1.13; the tests run
+#: it with onnxruntime 1.31 and onnxruntime-web 1.30), and the IR version that goes with it.
 OPSET = 17
 IR_VERSION = 8
 INPUT, OUTPUT = "input", "output"

@@ -25,18 +25,21 @@ function median(values) {
   return n % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-// RGBA bytes (canvas ImageData) -> grey levels in [0, 1], alpha composited onto white,
-// with Pillow's convert("L"): L = (19595 R + 38470 G + 7471 B + 32768) >> 16.
+// A colour value c of alpha a over opaque white paper, in the integer arithmetic of Pillow's
+// alpha_composite (7 bits of precision; the division by 255 done as two shifts).
+function overWhite(c, a) {
+  const t = 128 * (c * a + 255 * (255 - a)) + (0x80 << 7);
+  return (((t >> 8) + t) >> 8) >> 7;
+}
+
+// RGBA bytes (canvas ImageData) -> grey levels in [0, 1], alpha composited onto white, then
+// Pillow's convert("L"): L = (19595 R + 38470 G + 7471 B + 32768) >> 16.
 function greyLevels(rgba, width, height) {
   const grey = new Float64Array(width * height);
   for (let i = 0; i < width * height; i++) {
     let r = rgba[4 * i], g = rgba[4 * i + 1], b = rgba[4 * i + 2];
     const a = rgba[4 * i + 3];
-    if (a !== 255) {   // over white paper (Pillow's alpha_composite rounds the same way for opaque paper)
-      r = Math.round((r * a + 255 * (255 - a)) / 255);
-      g = Math.round((g * a + 255 * (255 - a)) / 255);
-      b = Math.round((b * a + 255 * (255 - a)) / 255);
-    }
+    if (a !== 255) { r = overWhite(r, a); g = overWhite(g, a); b = overWhite(b, a); }
     grey[i] = ((19595 * r + 38470 * g + 7471 * b + 32768) >> 16) / 255;
   }
   return grey;
