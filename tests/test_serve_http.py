@@ -182,3 +182,29 @@ def test_an_exported_onnx_file_is_served_with_its_class_names(tmp_path):
     path = export_onnx(network, tmp_path / "named.onnx")
     data, info = model_for_page(path)
     assert info["classes"] == network.class_names and info["features"] == 784 and data == path.read_bytes()
+
+
+def test_photos_beyond_the_concurrent_limit_wait_then_get_503(monkeypatch):
+    oracle("flask")
+    from nndl.serve import app as serve_app
+
+    monkeypatch.setattr(serve_app, "UPLOADS_AT_ONCE", 1)
+    monkeypatch.setattr(serve_app, "UPLOAD_WAIT", 0.05)
+    gate, inside = serve_app.threading.Event(), serve_app.threading.Event()
+
+    def slow(data, name):
+        inside.set()
+        gate.wait(10)
+        raise serve_app.NndlError(f"{name}: no digit found, the image is blank")
+
+    import nndl.data.images
+    monkeypatch.setattr(nndl.data.images, "load_digit_bytes", slow)
+    client = serve_app.create_app(None, {}, None).test_client()
+    first = serve_app.threading.Thread(target=lambda: client.post("/api/digit", data=b"x"))
+    first.start()
+    assert inside.wait(10)
+    busy = client.post("/api/digit", data=b"x")
+    gate.set()
+    first.join(10)
+    assert busy.status_code == 503 and "being prepared" in busy.get_json()["error"]
+    assert client.post("/api/digit", data=b"x").status_code == 400          # free again

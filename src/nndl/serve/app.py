@@ -21,6 +21,7 @@ request never stops the server.
 from __future__ import annotations
 
 import mimetypes
+import threading
 from pathlib import Path
 
 from nndl.errors import NndlError
@@ -28,6 +29,10 @@ from nndl.errors import NndlError
 STATIC = Path(__file__).with_name("static")
 #: Largest photo accepted, in bytes (a phone photo is a few MB).
 MAX_UPLOAD = 16 << 20
+#: Photos prepared at the same time (each may take a few hundred MB while it is decoded); more wait
+#: up to UPLOAD_WAIT seconds, then get 503.
+UPLOADS_AT_ONCE = 2
+UPLOAD_WAIT = 10.0
 
 # Browsers load the runtime's .mjs module and .wasm only with these types.
 mimetypes.add_type("text/javascript", ".mjs")
@@ -56,6 +61,7 @@ def create_app(model_bytes: bytes | None = None, info: dict | None = None, run_l
     app = flask.Flask("nndl.serve", root_path=str(STATIC.parent), static_folder=str(STATIC), static_url_path="/static")
     app.config["MAX_CONTENT_LENGTH"] = MAX_UPLOAD
     info = dict(info or {}, watching=run_log is not None, serving=model_bytes is not None)
+    uploads = threading.BoundedSemaphore(UPLOADS_AT_ONCE)
 
     def error(status: int, message: str):
         return flask.jsonify(error=message), status
@@ -108,10 +114,14 @@ def create_app(model_bytes: bytes | None = None, info: dict | None = None, run_l
         data = flask.request.get_data(cache=False)
         if not data:
             return error(400, "no image in the request: POST the bytes of a PNG or JPEG file")
+        if not uploads.acquire(timeout=UPLOAD_WAIT):
+            return error(503, f"{UPLOADS_AT_ONCE} photos are being prepared; try again in a moment")
         try:
             pixels = load_digit_bytes(data, "the upload")
         except NndlError as exc:
             return error(400, str(exc))
+        finally:
+            uploads.release()
         return flask.jsonify(pixels=[round(float(v), 6) for v in pixels])
 
     @app.get("/api/run")
