@@ -116,3 +116,60 @@ def test_live_view_updates_when_a_line_is_appended(tmp_path):
             driver.save_screenshot(str(SHOTS / "live-view.png"))
         finally:
             driver.quit()
+
+
+def _nndl(*args, **kwargs):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, PYTHONPATH=str(REPO / "src"))
+    return subprocess.Popen([sys.executable, "-m", "nndl", *map(str, args)], env=env, text=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, **kwargs)
+
+
+def test_train_serve_shows_the_run_while_it_trains(data_root, tmp_path):
+    """``nndl train --serve 0``: the training process serves its own live view, epochs and filters."""
+    import urllib.request
+
+    from oracles import oracle
+
+    oracle("flask")
+    process = _nndl("train", "--layers", "784,30,10", "--train-size", "2000", "--epochs", "500", "--quiet",
+                    "--serve", "0", "--out", tmp_path / "model.npz")
+    try:
+        line = process.stderr.readline()
+        assert line.startswith("nndl train: live view at http://127.0.0.1:"), line
+        url = line.split(" at ", 1)[1].strip()
+        base = url.removesuffix("/live")
+        end = time.monotonic() + 120
+        run = {"epochs": []}
+        while len(run["epochs"]) < 2 and time.monotonic() < end:
+            time.sleep(0.2)
+            run = json.load(urllib.request.urlopen(base + "/api/run", timeout=10))
+        assert [e["epoch"] for e in run["epochs"][:2]] == [1, 2] and "gradient_norms" in run["epochs"][0]
+        snapshot = json.load(urllib.request.urlopen(base + "/api/snapshot", timeout=30))
+        assert snapshot["filters"]["layer"] == "1:dense" and snapshot["filters"]["shape"] == [28, 28]
+        assert snapshot["misclassified"]
+        assert urllib.request.urlopen(url, timeout=10).status == 200
+    finally:
+        process.kill()
+        process.wait(30)
+
+
+def test_train_serve_on_a_port_in_use_is_one_line(data_root, tmp_path):
+    import socket
+
+    from oracles import oracle
+
+    oracle("flask")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        process = _nndl("train", "--layers", "784,30,10", "--train-size", "100", "--epochs", "1", "--quiet",
+                        "--serve", port, "--out", tmp_path / "model.npz")
+        err = process.communicate(timeout=300)[1]
+    assert process.returncode == 2
+    assert err == f"nndl train: error: port {port} on 127.0.0.1 is in use; pick another with --serve\n"
+    assert not (tmp_path / "model.npz").exists()

@@ -128,6 +128,8 @@ def register(subparsers) -> None:
     o.add_argument("--monitor-test", action="store_true", default=None,
                    help="also measure the test data after every epoch (the book's network.py does)")
     o.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout, and a last one")
+    o.add_argument("--serve", type=int, metavar="PORT", help="a live view of this run at http://127.0.0.1:PORT/live "
+                                                               "(0: any free port) while it trains")
     o.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
     p.set_defaults(func=run)
 
@@ -553,6 +555,10 @@ def prepare(args, quiet: bool):
         from nndl.callbacks import JSONLines
 
         callbacks.append(JSONLines())
+    if getattr(args, "serve", None) is not None:
+        from nndl.serve.training import LiveView
+
+        callbacks.append(LiveView(args.serve))
     if args.checkpoint:
         from nndl.callbacks import Checkpoint
 

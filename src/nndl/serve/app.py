@@ -161,7 +161,7 @@ def _final_model_snapshot(model, log_path: Path):
     return _FINAL_SNAPSHOTS.setdefault(str(path), Snapshot(path))
 
 
-def listening_socket(host: str, port: int):
+def listening_socket(host: str, port: int, option: str = "--port"):
     """A socket bound to ``host:port`` and listening; a port in use or a bad host is one line."""
     import errno
     import socket
@@ -181,18 +181,18 @@ def listening_socket(host: str, port: int):
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise NndlError(f"port {port} on {host} is in use; pick another with --port") from None
+            raise NndlError(f"port {port} on {host} is in use; pick another with {option}") from None
         if exc.errno == errno.EACCES:
-            raise NndlError(f"port {port} on {host} needs privileges; pick one above 1023 with --port") from None
+            raise NndlError(f"port {port} on {host} needs privileges; pick one above 1023 with {option}") from None
         raise NndlError(f"cannot listen on {host}:{port} ({exc.strerror or exc})") from None
     return sock
 
 
-def make_server(app, host: str, port: int):
+def make_server(app, host: str, port: int, option: str = "--port"):
     """Werkzeug's threaded server for ``app`` on ``host:port`` (0: any free port; ``server.port`` says which)."""
     from werkzeug.serving import make_server as werkzeug_server
 
-    sock = listening_socket(host, port)
+    sock = listening_socket(host, port, option)
     try:
         return werkzeug_server(host, sock.getsockname()[1], app, threaded=True, fd=sock.fileno())
     finally:

@@ -50,6 +50,39 @@ def first_filters(network) -> dict | None:
     return None
 
 
+_DIGITS: list = []
+
+
+def test_digits():
+    """The first :data:`EXAMPLES` MNIST test digits and labels (read once, from the data root)."""
+    if not _DIGITS:
+        from nndl.data import load_mnist
+
+        test = load_mnist(split="book", download=False).test
+        _DIGITS.append((numpy.asarray(test.x[:EXAMPLES], dtype=numpy.float32).reshape(-1, 784),
+                        numpy.asarray(test.y[:EXAMPLES])))
+    return _DIGITS[0]
+
+
+def describe(network, source: str) -> dict:
+    """``{"file", "filters", "misclassified", "note"}`` of a network (``source``: where it came from)."""
+    from nndl.export.onnx import input_features
+
+    value = {"file": source, "filters": first_filters(network), "misclassified": [], "note": None}
+    if input_features(network) != 784:
+        return {**value, "note": "the model does not read 28x28 digits: no misclassified digits to show"}
+    try:
+        x, y = test_digits()
+    except NndlError as exc:
+        return {**value, "note": f"no MNIST test digits to show ({exc})"}
+    predicted = network.predict_proba(x).reshape(len(x), -1).argmax(axis=1)
+    wrong = numpy.flatnonzero(predicted != y)
+    value["misclassified"] = [{"index": int(i), "label": int(y[i]), "predicted": int(predicted[i]),
+                               "pixels": numpy.round(x[i], 3).tolist()} for i in wrong[:SHOWN]]
+    value["note"] = f"{len(wrong)} of the first {len(x)} test digits wrong"
+    return value
+
+
 class Snapshot:
     """Filters and misclassified digits of the model file ``path``, recomputed when the file changes."""
 
@@ -58,16 +91,6 @@ class Snapshot:
         self.lock = threading.Lock()
         self.key = None
         self.value = {"file": str(self.path), "filters": None, "misclassified": [], "note": "not read yet"}
-        self._digits = None
-
-    def _test_digits(self):
-        if self._digits is None:
-            from nndl.data import load_mnist
-
-            test = load_mnist(split="book", download=False).test
-            self._digits = (numpy.asarray(test.x[:EXAMPLES], dtype=numpy.float32).reshape(-1, 784),
-                            numpy.asarray(test.y[:EXAMPLES]))
-        return self._digits
 
     def get(self) -> dict:
         with self.lock:
@@ -83,23 +106,9 @@ class Snapshot:
 
     def _compute(self) -> dict:
         from nndl import io
-        from nndl.export.onnx import input_features
 
-        value = {"file": str(self.path), "filters": None, "misclassified": [], "note": None}
         try:
             network = io.load(self.path)
         except NndlError as exc:
-            return {**value, "note": str(exc)}
-        value["filters"] = first_filters(network)
-        if input_features(network) != 784:
-            return {**value, "note": "the model does not read 28x28 digits: no misclassified digits to show"}
-        try:
-            x, y = self._test_digits()
-        except NndlError as exc:
-            return {**value, "note": f"no MNIST test digits to show ({exc})"}
-        predicted = network.predict_proba(x).reshape(len(x), -1).argmax(axis=1)
-        wrong = numpy.flatnonzero(predicted != y)
-        value["misclassified"] = [{"index": int(i), "label": int(y[i]), "predicted": int(predicted[i]),
-                                   "pixels": numpy.round(x[i], 3).tolist()} for i in wrong[:SHOWN]]
-        value["note"] = f"{len(wrong)} of the first {len(x)} test digits wrong"
-        return value
+            return {"file": str(self.path), "filters": None, "misclassified": [], "note": str(exc)}
+        return describe(network, str(self.path))
