@@ -54,6 +54,7 @@ SPECS = [
     ("dropout", "dense(16) relu dropout(0.5) dense(5)", (20,)),
     ("flatten", "flatten dense(5)", IMAGE),
     ("reshape", "reshape(2,72) flatten dense(5)", IMAGE),
+    ("reshape twice", "reshape(2,72) reshape(4,6,6) conv(2,3) flatten dense(5)", IMAGE),
     ("activation layers", "conv(4,3) pool(2) sigmoid flatten tanh relu dense(5)", IMAGE),
 ]
 #: (name, preprocessing, its options): stored preprocessing exported as graph nodes.

@@ -123,3 +123,13 @@ def test_a_corrupt_onnx_file_is_one_line(ort, tmp_path):
     bad.write_bytes(b"\x08\x07garbage" * 50)
     with pytest.raises(NndlError, match="is not a valid ONNX model"):
         read_onnx(bad)
+
+
+def test_tied_weights_are_one_initializer(ort):
+    from nndl.export.onnx import to_onnx
+
+    network, _ = onnx_parity.build_case("tied dense")
+    model = to_onnx(network)
+    weights = [i for i in model.graph.initializer if list(i.dims) == [8, 20]]
+    assert len(weights) == 1
+    assert sum(weights[0].name in node.input for node in model.graph.node) == 2

@@ -71,22 +71,27 @@ class _Graph:
         self.onnx, self.helper = onnx, onnx.helper
         self.nodes, self.initializers = [], []
         self.count = 0
-        self.names: dict[int, str] = {}       # id(array) → initializer name (tied weights share one)
+        self.weights: dict[int, tuple] = {}   # id(weight array) → (its initializer's name, the array)
 
     def fresh(self, stem: str) -> str:
         self.count += 1
         return f"{stem}_{self.count}"
 
     def constant(self, stem: str, value, dtype=numpy.float32) -> str:
-        """An initializer holding ``value`` (a weight array: the same array gets the same name)."""
-        key = id(value)
-        if key in self.names:
-            return self.names[key]
+        """A new initializer holding ``value``."""
         name = self.fresh(stem)
         array = numpy.ascontiguousarray(to_numpy(value) if hasattr(value, "shape") else value, dtype=dtype)
         self.initializers.append(self.onnx.numpy_helper.from_array(array, name))
-        if hasattr(value, "shape"):
-            self.names[key] = name
+        return name
+
+    def weight(self, stem: str, value) -> str:
+        """The initializer of a layer's weight array: the same array (tied weights) gets the same one.
+        (The array is kept referenced, so its id is never reused by another while the graph is built.)"""
+        known = self.weights.get(id(value))
+        if known is not None and known[1] is value:
+            return known[0]
+        name = self.constant(stem, value)
+        self.weights[id(value)] = (name, value)
         return name
 
     def node(self, op: str, inputs: list[str], stem: str, **attributes) -> str:
@@ -138,24 +143,24 @@ def _activation(g: _Graph, x: str, activation) -> str:
 
 
 def _dense(g, x, layer, where):
-    inputs = [x, g.constant(f"{where}_W", layer.W.value)]
+    inputs = [x, g.weight(f"{where}_W", layer.W.value)]
     if layer.use_bias:
-        inputs.append(g.constant(f"{where}_b", layer.b.value))
+        inputs.append(g.weight(f"{where}_b", layer.b.value))
     return _activation(g, g.node("Gemm", inputs, f"{where}_dense", transB=1), layer.activation)
 
 
 def _tied_dense(g, x, layer, where):
-    inputs = [x, g.constant(f"{where}_W", layer.W.value)]
+    inputs = [x, g.weight(f"{where}_W", layer.W.value)]
     if layer.use_bias:
-        inputs.append(g.constant(f"{where}_b", layer.b.value))
+        inputs.append(g.weight(f"{where}_b", layer.b.value))
     return _activation(g, g.node("Gemm", inputs, f"{where}_tied_dense"), layer.activation)
 
 
 def _conv(g, x, layer, where):
     pt, pb, pl, pr = layer.pads
-    inputs = [x, g.constant(f"{where}_W", layer.W.value)]
+    inputs = [x, g.weight(f"{where}_W", layer.W.value)]
     if layer.use_bias:
-        inputs.append(g.constant(f"{where}_b", layer.b.value))
+        inputs.append(g.weight(f"{where}_b", layer.b.value))
     z = g.node("Conv", inputs, f"{where}_conv", kernel_shape=list(layer.kernel_size), strides=list(layer.stride),
                pads=[pt, pl, pb, pr])
     return _activation(g, z, layer.activation)
@@ -169,7 +174,7 @@ def _pool(op: str, **extra):
 
 
 def _batchnorm(g, x, layer, where):
-    inputs = [x] + [g.constant(f"{where}_{name}", value) for name, value in
+    inputs = [x] + [g.weight(f"{where}_{name}", value) for name, value in
                     (("gamma", layer.gamma.value), ("beta", layer.beta.value),
                      ("mean", layer.running_mean), ("var", layer.running_var))]
     return g.node("BatchNormalization", inputs, f"{where}_batchnorm", epsilon=float(layer.eps))
