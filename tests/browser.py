@@ -20,6 +20,16 @@ CHROMIUM = os.environ.get("NNDL_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("NNDL_CHROMEDRIVER", "/usr/bin/chromedriver")
 
 
+def save_screenshot(driver, name: str) -> None:
+    """Save the page as PNG ``name`` in the folder ``NNDL_SCREENSHOTS`` names (the README's pictures come from
+    ``NNDL_SCREENSHOTS=docs/screenshots``); without it the picture is still taken, into a temporary folder,
+    so a test run does not change the tree."""
+    import tempfile
+    folder = Path(os.environ.get("NNDL_SCREENSHOTS") or tempfile.mkdtemp(prefix="nndl-shots-"))
+    folder.mkdir(parents=True, exist_ok=True)
+    assert driver.save_screenshot(str(folder / name)), f"no screenshot written to {folder / name}"
+
+
 def _missing(what: str):
     message = f"{what} (apt-get install chromium chromium-driver)"
     if os.environ.get("NNDL_REQUIRE_ORACLES") == "1":

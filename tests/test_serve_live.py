@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from browser import chromium_driver, running
+from browser import chromium_driver, running, save_screenshot
 
 REPO = Path(__file__).resolve().parents[1]
 RUN = REPO / "docs" / "results" / "onnx" / "live-conv.jsonl"
 MODEL = REPO / "docs" / "results" / "onnx" / "live-conv.npz"
-SHOTS = REPO / "docs" / "screenshots"
 LINES = RUN.read_text().splitlines()
 
 
@@ -112,8 +111,7 @@ def test_live_view_updates_when_a_line_is_appended(tmp_path):
             assert "Finished" in driver.find_element("id", "summary").text
             _wait(driver, "return document.querySelectorAll('#filters canvas').length === 8")
             _wait(driver, "return document.querySelectorAll('#mistakes figure').length > 0")
-            SHOTS.mkdir(exist_ok=True)
-            driver.save_screenshot(str(SHOTS / "live-view.png"))
+            save_screenshot(driver, "live-view.png")
         finally:
             driver.quit()
 

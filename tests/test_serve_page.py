@@ -1,6 +1,6 @@
 """The draw-a-digit page in headless Chromium: replayed strokes give the same 28x28 array as Python's
 preprocessing (``nndl predict``'s) and the same class; photo upload; the unsure threshold; no request
-leaves the server.  Screenshots go to docs/screenshots/."""
+leaves the server.  Screenshots go to $NNDL_SCREENSHOTS (docs/screenshots for the README)."""
 from __future__ import annotations
 
 import base64
@@ -10,12 +10,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from browser import chromium_driver, running
+from browser import chromium_driver, running, save_screenshot
 
 REPO = Path(__file__).resolve().parents[1]
 MODEL = REPO / "docs" / "results" / "ch6-relu.npz"
 STROKES = sorted((REPO / "tests" / "data" / "strokes").glob("*.json"))
-SHOTS = REPO / "docs" / "screenshots"
 
 
 def call(driver, script: str, *args):
@@ -133,8 +132,7 @@ def test_page_needs_no_internet_and_screenshot(page):
          json.loads((REPO / "tests" / "data" / "strokes" / "off-centre-7-right.json").read_text()))
     driver.execute_script("const t = document.getElementById('threshold'); t.value = 0.6; "
                           "t.dispatchEvent(new Event('input'));")
-    SHOTS.mkdir(exist_ok=True)
-    driver.save_screenshot(str(SHOTS / "draw-page.png"))
+    save_screenshot(driver, "draw-page.png")
 
 
 def test_touch_drawing(page):
