@@ -28,6 +28,8 @@ from nndl.models import model_for_task
 from nndl.registry import normalize
 from nndl.trainer import Trainer
 
+#: The optimizers that take --momentum (as their ``mu``).
+MOMENTUM_OPTIMIZERS = ("momentum", "nesterov", "rmsprop", "adaptive_gains")
 #: The defaults when neither the command line nor a preset says otherwise.
 DEFAULTS = {
     "data": "mnist", "label": None, "task": None, "layers": None, "net": None, "activation": "sigmoid",
@@ -90,9 +92,14 @@ def register(subparsers) -> None:
     a.add_argument("--batch-norm", action="store_true", default=None, help="batch normalization after hidden layers")
     a.add_argument("--dropout", type=float, help="dropout probability after every hidden layer of --layers")
     t = p.add_argument_group("training")
-    t.add_argument("--optimizer", help="sgd (default), momentum, nesterov, adagrad, adadelta, rmsprop, adam, rprop")
+    t.add_argument("--optimizer", help="sgd (default), momentum, nesterov, adagrad, adadelta, rmsprop (with "
+                                       "--momentum: RMSprop with momentum), adam, rprop; full batch (--batch-size "
+                                       "the training set): adaptive_gains (per-weight gains, +0.05 while the "
+                                       "gradient's sign agrees with the last step, x0.95 otherwise, in [0.1, 10]; "
+                                       "with --momentum), quickprop (Fahlman's secant steps)")
     t.add_argument("--eta", type=float, help="learning rate η (default 0.5 for sgd, the optimizer's own otherwise)")
-    t.add_argument("--momentum", type=float, help="momentum coefficient μ (with sgd: momentum SGD)")
+    t.add_argument("--momentum", type=float, help="momentum coefficient μ (with sgd: momentum SGD; also for "
+                                                  "nesterov, rmsprop, adaptive_gains)")
     t.add_argument("--epochs", type=int, help="number of epochs (default 10)")
     t.add_argument("--batch-size", type=int, help="mini-batch size (default 10)")
     t.add_argument("--lmbda", type=float, help="L2 regularization λ (the book's; default 5.0 for the default net)")
@@ -399,8 +406,9 @@ def build_model(s: dict, network):
     if s["eta"] is not None:
         kwargs["eta"] = s["eta"]
     if s["momentum"] is not None:
-        if name not in ("momentum", "nesterov"):
-            raise NndlError(f"--momentum goes with the sgd, momentum or nesterov optimizer, not {name}")
+        if name not in MOMENTUM_OPTIMIZERS:
+            raise NndlError(f"--momentum goes with the sgd, {', '.join(MOMENTUM_OPTIMIZERS[:-1])} or "
+                            f"{MOMENTUM_OPTIMIZERS[-1]} optimizer, not {name}")
         kwargs["mu"] = s["momentum"]
     if s["clip_norm"] is not None:
         kwargs["clip_norm"] = s["clip_norm"]
