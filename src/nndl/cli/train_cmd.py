@@ -38,7 +38,7 @@ DEFAULTS = {
     "early_stop": None, "monitor": None, "schedule": None, "seed": 0, "batch_norm": False, "max_norm": None,
     "preprocess": None, "clip_norm": None, "grad_noise": None, "expand": False, "augment": None,
     "monitor_training": False, "monitor_test": False, "threads": "auto",
-    "workers": "auto",
+    "workers": "auto", "init_from": None, "freeze": 0, "replace_head": None, "order": None,
 }
 #: What ``--resume`` lets the command line change: how long and how the run goes, not what it trains.
 RESUME_MAY_CHANGE = ("epochs", "threads", "workers")
@@ -91,6 +91,12 @@ def register(subparsers) -> None:
                                   "glorot_uniform, he, orthogonal")
     a.add_argument("--batch-norm", action="store_true", default=None, help="batch normalization after hidden layers")
     a.add_argument("--dropout", type=float, help="dropout probability after every hidden layer of --layers")
+    a.add_argument("--init-from", metavar="MODEL", help="transfer learning: start from the network (weights, "
+                                                        "cost) of a trained model file instead of --layers/--net")
+    a.add_argument("--freeze", type=int, metavar="N", help="with --init-from: keep the weights of the first N layers "
+                                                           "that hold weights (dense, conv, batch norm) unchanged")
+    a.add_argument("--replace-head", type=int, metavar="K", help="with --init-from: replace the dense output layer "
+                                                                 "by a new one of K neurons (same activation)")
     t = p.add_argument_group("training")
     t.add_argument("--optimizer", help="sgd (default), momentum, nesterov, adagrad, adadelta, rmsprop (with "
                                        "--momentum: RMSprop with momentum), adam, rprop; full batch (--batch-size "
@@ -116,6 +122,10 @@ def register(subparsers) -> None:
     t.add_argument("--monitor", metavar="FIGURE", help="what 'improvement' means for --early-stop, the kept weights "
                                                        "and plateau(N): validation_accuracy (default for classifiers), "
                                                        "validation_mse (regression), validation_cost, ...")
+    t.add_argument("--order", help="the order of the training examples in each epoch: shuffle (default: "
+                                   "reshuffled every epoch), fixed (the same order every epoch, no shuffling), "
+                                   "loss:MODEL (curriculum: easy to hard by each example's cost under the trained "
+                                   "MODEL, every epoch)")
     t.add_argument("--seed", type=int, help="seed for weights, shuffling, dropout and data splits (default 0)")
     t.add_argument("--threads", help="BLAS threads: auto (default: one for matrix products under a GFLOP, which "
                                      "is every net of the book, robust when other programs run; conv nets still "
@@ -186,6 +196,13 @@ def _check_settings(s: dict) -> None:
         s["task"] = model_for_task(s["task"]).task
     if s["schedule"]:
         _schedule(s["schedule"])            # a bad schedule is one line before the data are read
+    if s.get("order"):
+        from nndl import curriculum
+
+        curriculum.from_text(s["order"])    # and so is a bad --order
+        if s["order"].strip().lower().startswith("loss") and (s["expand"] or s["augment"]):
+            raise NndlError("--order loss:MODEL orders the training examples as they are; it does not go with "
+                            "--expand or --augment")
 
 
 def resumed_settings(args, stored: dict) -> dict:
@@ -456,8 +473,13 @@ def build_trainer(s: dict, model, quiet: bool, callbacks=(), splits=None) -> Tra
         before.append(DeadUnits())
     before.append(DivergenceGuard())
     threads, workers = _count(s["threads"], "--threads"), _count(s["workers"], "--workers")
+    order = None
+    if s.get("order") and splits is not None:
+        from nndl import curriculum
+
+        order = curriculum.from_text(s["order"], splits.train, s["task"], model.network.preprocessor)
     return Trainer(s["batch_size"], before + list(callbacks), seed=s["seed"], threads=threads, workers=workers,
-                   verbose=not quiet)
+                   verbose=not quiet, order=order)
 
 
 def _schedule(text: str):
@@ -539,6 +561,9 @@ def prepare(args, quiet: bool):
     else:
         s = resolve_settings(args)
         _check_settings(s)
+    from nndl.transfer import Transfer, freeze
+
+    transfer = None if args.resume else Transfer.from_settings(s)
     args.out = args.out or s.get("out") or DEFAULT_OUT
     given = "--checkpoint" if args.checkpoint else "--resume"
     args.checkpoint = args.checkpoint or args.resume
@@ -550,10 +575,12 @@ def prepare(args, quiet: bool):
     if not args.resume:
         s["features"] = feature_columns(s)
         complete_settings(s, splits.train)
-        network = build_network(s, splits.train)
+        network = transfer.network(s, splits.train, output_size(s["task"], splits.train)) if transfer else \
+            build_network(s, splits.train)
         network.preprocessor = preprocessor
         network.target_preprocessor = splits.target_preprocessor
         network.class_names = splits.train.class_names
+    freeze(network, s.get("freeze") or 0)
     model = build_model(s, network)
     metadata = {"settings": s}
     callbacks = []
