@@ -67,6 +67,12 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "train", help="train a network and save it",
         description="Train a network (by default the book's [784,100,10] on MNIST) and save it as .npz.")
+    add_arguments(p)
+    p.set_defaults(func=run)
+
+
+def add_arguments(p, output: bool = True) -> None:
+    """The options of ``nndl train`` (``nndl cv`` takes them too, without the output group's model files)."""
     d = p.add_argument_group("data")
     d.add_argument("--data", help="'mnist' (default), a folder of IDX files in MNIST's layout, or a CSV file")
     d.add_argument("--label", help="CSV: the label column, or columns a,b,c (default: label/class/species/target "
@@ -133,6 +139,8 @@ def register(subparsers) -> None:
     t.add_argument("--workers", help="cut each mini-batch into this many parts trained at once on threads: "
                                      "auto (default: one per BLAS thread when the network allows) or a number "
                                      "(1: one piece)")
+    if not output:
+        return
     o = p.add_argument_group("output")
     o.add_argument("--out", help="where to save the model (default model.npz; with --resume, the first run's)")
     o.add_argument("--checkpoint", help="write a checkpoint here after every epoch (with --resume: by default the "
@@ -146,7 +154,6 @@ def register(subparsers) -> None:
                    help="also measure the test data after every epoch (the book's network.py does)")
     o.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout, and a last one")
     o.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
-    p.set_defaults(func=run)
 
 
 # -- settings ---------------------------------------------------------------------------------
@@ -574,12 +581,7 @@ def prepare(args, quiet: bool):
         info(splits.note)
     if not args.resume:
         s["features"] = feature_columns(s)
-        complete_settings(s, splits.train)
-        network = transfer.network(s, splits.train, output_size(s["task"], splits.train)) if transfer else \
-            build_network(s, splits.train)
-        network.preprocessor = preprocessor
-        network.target_preprocessor = splits.target_preprocessor
-        network.class_names = splits.train.class_names
+        network = new_network(s, splits, preprocessor, transfer)
     freeze(network, s.get("freeze") or 0)
     model = build_model(s, network)
     metadata = {"settings": s}
@@ -598,6 +600,19 @@ def prepare(args, quiet: bool):
     if args.resume:
         io.restore(trainer, model, state)
     return s, trainer, splits, training_source(s, splits.train, network), metadata
+
+
+def new_network(s: dict, splits, preprocessor, transfer=None):
+    """The network to train on ``splits``: built from the settings, or adapted from ``--init-from``'s
+    model (``transfer``); it keeps the data's preprocessing and class names.  Fills in the settings the
+    data decide (:func:`complete_settings`)."""
+    complete_settings(s, splits.train)
+    network = transfer.network(s, splits.train, output_size(s["task"], splits.train)) if transfer else \
+        build_network(s, splits.train)
+    network.preprocessor = preprocessor
+    network.target_preprocessor = splits.target_preprocessor
+    network.class_names = splits.train.class_names
+    return network
 
 
 def save_interrupted(args, trainer, metadata: dict, seconds: float) -> int:
