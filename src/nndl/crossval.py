@@ -38,10 +38,17 @@ def stratified_order(y, rng) -> numpy.ndarray:
 def kfold(y, k: int, seed: int = 0) -> list[numpy.ndarray]:
     """The test indices of each of ``k`` folds over the examples with targets ``y``: disjoint, together every
     example once, sizes differing by at most one, stratified for class labels, from a shuffle seeded by
-    ``seed``.  Examples are dealt to the folds in turn along :func:`stratified_order`."""
+    ``seed``.
+
+    The examples are shuffled, then (for class labels) grouped class by class keeping that shuffle, and
+    dealt to the folds in turn like cards: each class of c examples gives every fold ⌊c/k⌋ or ⌈c/k⌉ of
+    them, and the dealing goes on across the classes, so the folds' sizes differ by at most one."""
+    y = numpy.asarray(y)
     n = len(y)
     k = check_folds(k, n)
-    order = stratified_order(y, numpy.random.default_rng(validation.seed("seed", seed)))
+    order = numpy.random.default_rng(validation.seed("seed", seed)).permutation(n)
+    if y.ndim == 1 and y.dtype.kind in "iu":
+        order = order[numpy.argsort(y[order], kind="stable")]
     return [numpy.sort(order[j::k]) for j in range(k)]
 
 

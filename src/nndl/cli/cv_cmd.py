@@ -73,7 +73,7 @@ def run(args) -> int:
         freeze(network, fold_s.get("freeze") or 0)
         model = train_cmd.build_model(fold_s, network)
         trainer = train_cmd.build_trainer(fold_s, model, True, (), splits)
-        monitor = train_cmd.monitored(fold_s, model) if splits.validation is not None else None
+        monitor = train_cmd.monitored(fold_s, model)
         began = time.perf_counter()
         history = trainer.fit(model, splits.train, fold_s["epochs"], validation_data=splits.validation,
                               test_data=splits.test)
