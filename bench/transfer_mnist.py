@@ -7,8 +7,8 @@
    1,000 as validation (166: early stopping and the kept weights) and trains on 834.
 2. Runs, as a user would, ``nndl train --data A`` (the source net), then on B for each
    seed: the same net **from scratch**; **transfer**: ``--init-from A.npz --replace-head 5
-   --freeze 2`` (only the new head trains); **fine-tune**: ``--replace-head 5`` with no
-   layer frozen.
+   --freeze 2`` (only the new head trains) and ``--freeze 1`` (the first layer's 300
+   features kept); **fine-tune**: ``--replace-head 5`` with no layer frozen.
 3. Prints one JSON line per run — the test accuracy on the 4,861 test images of 5–9,
    the command, the wall time — and a last line with the mean of each over the seeds.
 
@@ -34,6 +34,7 @@ SOURCE = ["--net", NET, "--epochs", "8", "--lmbda", "1"]
 SMALL = ["--epochs", "60", "--lmbda", "0.1", "--early-stop", "15"]
 RUNS = {"scratch": ["--net", NET],
         "transfer (head only, --freeze 2)": ["--init-from", "{A}", "--replace-head", "5", "--freeze", "2"],
+        "transfer (first layer frozen, --freeze 1)": ["--init-from", "{A}", "--replace-head", "5", "--freeze", "1"],
         "fine-tune (--freeze 0)": ["--init-from", "{A}", "--replace-head", "5"]}
 
 
