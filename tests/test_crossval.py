@@ -86,6 +86,8 @@ def test_nndl_cv_regression_reports_r2_with_early_stopping(data_file):
     (["--folds", "0"], "--folds 0: k-fold cross-validation needs at least 2 folds"),
     (["--folds", "151"], "--folds 151: more folds than the 150 examples of iris.csv"),
     (["--validation", "1.5"], "--validation must be a fraction in [0, 1)"),
+    (["--validation", "0", "--monitor", "validation_r2"], "--monitor 'validation_r2': nndl cv reports the test "
+                                                          "fold's cost, accuracy"),
 ])
 def test_bad_cv_options_are_one_line_before_training(iris_csv, args, message):
     r = nndl("cv", "--data", iris_csv, *args)

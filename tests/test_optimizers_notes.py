@@ -150,3 +150,10 @@ def test_nndl_train_takes_the_new_optimizers_full_batch(iris_csv, tmp_path, opti
     assert r.returncode == 0, r.stderr
     final = json.loads(r.stdout.strip().splitlines()[-1])
     assert final["test_accuracy"] >= 0.85
+
+
+def test_a_full_batch_optimizer_on_mini_batches_gets_a_note(iris_csv, tmp_path):
+    r = nndl("train", "--data", iris_csv, "--layers", "4,3", "--optimizer", "quickprop", "--epochs", "1",
+             "--out", tmp_path / "m.npz")
+    assert r.returncode == 0 and "quickprop is a full-batch method; with mini-batches of 10" in r.stderr
+    assert "--batch-size 105 for full batches" in r.stderr

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import time
 
+import numpy
+
 from nndl.cli import train_cmd
 from nndl.cli.common import info, print_json, say
 from nndl.errors import NndlError
@@ -72,6 +74,7 @@ def run(args) -> int:
         network = train_cmd.new_network(fold_s, splits, pre, Transfer.from_settings(fold_s))
         freeze(network, fold_s.get("freeze") or 0)
         model = train_cmd.build_model(fold_s, network)
+        _check_monitor(fold_s, model)
         trainer = train_cmd.build_trainer(fold_s, model, True, (), splits)
         monitor = train_cmd.monitored(fold_s, model)
         began = time.perf_counter()
@@ -133,9 +136,16 @@ def load_pooled(s: dict):
     return crossval.pooled(splits, name), standardize, splits.note
 
 
-def _others(folds, j: int):
-    import numpy
+def _check_monitor(s: dict, model) -> None:
+    """A one-line NndlError if ``--monitor`` names no figure of the model's (even when no validation part
+    is held out, it chooses the figure reported first)."""
+    names = ["validation_cost"] + [f"validation_{m.name}" for m in model.metrics]
+    if s["monitor"] and s["monitor"] not in names:
+        raise NndlError(f"--monitor {s['monitor']!r}: nndl cv reports the test fold's {', '.join(n[11:] for n in names)}; "
+                        f"choose one of {', '.join(names)}")
 
+
+def _others(folds, j: int):
     return numpy.sort(numpy.concatenate([f for i, f in enumerate(folds) if i != j]))
 
 

@@ -30,6 +30,8 @@ from nndl.trainer import Trainer
 
 #: The optimizers that take --momentum (as their ``mu``).
 MOMENTUM_OPTIMIZERS = ("momentum", "nesterov", "rmsprop", "adaptive_gains")
+#: The optimizers meant for full batches (a note says so when mini-batches are smaller).
+FULL_BATCH_OPTIMIZERS = ("adaptive_gains", "quickprop")
 #: The defaults when neither the command line nor a preset says otherwise.
 DEFAULTS = {
     "data": "mnist", "label": None, "task": None, "layers": None, "net": None, "activation": "sigmoid",
@@ -584,6 +586,9 @@ def prepare(args, quiet: bool):
         network = new_network(s, splits, preprocessor, transfer)
     freeze(network, s.get("freeze") or 0)
     model = build_model(s, network)
+    if s["optimizer"] in FULL_BATCH_OPTIMIZERS and s["batch_size"] < len(splits.train) and not quiet:
+        info(f"nndl train: note: {s['optimizer']} is a full-batch method; with mini-batches of {s['batch_size']} "
+             f"the gradient's signs flip from batch to batch (--batch-size {len(splits.train)} for full batches)")
     metadata = {"settings": s}
     callbacks = []
     if args.json:
