@@ -160,3 +160,12 @@ def test_curriculum_goes_from_easy_to_hard_under_the_reference_model(iris_csv, i
 def test_bad_orders_are_one_line(iris_csv, tmp_path, text):
     r = nndl("train", "--data", iris_csv, "--order", text, "--out", tmp_path / "m.npz")
     assert r.returncode == 2 and "--order" in r.stderr and "use shuffle, fixed or loss:MODEL" in r.stderr
+
+
+def test_a_reference_model_for_other_data_is_one_line(data_file, iris_model, tmp_path):
+    r = nndl("train", "--data", data_file("breast-cancer/breast_cancer.csv"), "--order", f"loss:{iris_model}",
+             "--out", tmp_path / "m.npz")
+    assert r.returncode == 2 and f"--order loss:{iris_model}: " in r.stderr and "4 features" in r.stderr, r.stderr
+    r = nndl("train", "--data", data_file("iris/iris.csv"), "--order", f"loss:{tmp_path / 'none.npz'}",
+             "--out", tmp_path / "m.npz")
+    assert r.returncode == 2 and "--order loss:" in r.stderr and "does not exist" in r.stderr, r.stderr

@@ -97,13 +97,13 @@ def reference_costs(path: str, train, task: str, preprocessor=None) -> numpy.nda
     from nndl import io
     from nndl.models import model_for_task
 
-    reference = io.load(path)
     x = train.x if preprocessor is None else preprocessor.inverse_transform(train.x)
-    x = reference.prepared(x)
     try:
-        reference.check_input(x, f"--order loss:{path}: the training data")
+        reference = io.load(path)
+        x = reference.prepared(x)
+        reference.check_input(x, "the training data")
         kind = model_for_task(task)
-        kind(reference).check_targets(train.y, f"--order loss:{path}: the training data")
+        kind(reference).check_targets(train.y, "the training data")
     except NndlError as exc:
-        raise NndlError(f"{exc} (the reference model was trained for other data)") from None
+        raise NndlError(f"--order loss:{path}: {exc}") from None
     return per_example_cost(reference, kind, x, train.y)
