@@ -17,26 +17,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from nndl_cli import nndl_json
 OPTIONS = ["--data", "mnist", "--train-size", "1000", "--layers", "784,30,10", "--eta", "0.5", "--lmbda", "0.1",
            "--epochs", "30", "--threads", "1", "--json"]
 
 
 def train(order: str, seed: int, out: Path) -> tuple[dict, float, str]:
-    cmd = [sys.executable, "-m", "nndl", "train", *OPTIONS, "--order", order, "--seed", str(seed), "--out", str(out)]
-    start = time.perf_counter()
-    result = subprocess.run(cmd, capture_output=True, text=True,
-                            env=dict(os.environ, PYTHONPATH=str(REPO / "src"), OPENBLAS_NUM_THREADS="1"))
-    if result.returncode != 0:
-        raise SystemExit(result.stderr)
-    return json.loads(result.stdout.strip().splitlines()[-1]), time.perf_counter() - start, " ".join(cmd[4:-2])
+    """The last JSON line of ``nndl train``, the wall seconds, and the command (without --out)."""
+    options = [*OPTIONS, "--order", order, "--seed", str(seed)]
+    lines, seconds = nndl_json("train", *options, "--out", out)
+    return lines[-1], seconds, " ".join(options)
 
 
 def main() -> None:

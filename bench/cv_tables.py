@@ -16,12 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from nndl_cli import REPO, nndl_json
+
 DATA = Path(os.environ.get("NNDL_DATA") or REPO.parent / "shared" / "data")
 
 #: table → (file, nndl cv options, the figure, the README's scikit-learn figures (mean, std), the reference).
@@ -47,13 +46,11 @@ RUNS = {
 }
 
 
-def nndl_cv(table: str, options: list, seed: int, folds: int) -> tuple[dict, list]:
-    cmd = [sys.executable, "-m", "nndl", "cv", "--data", str(DATA / table), *options, "--folds", str(folds),
-           "--seed", str(seed), "--threads", "1", "--json"]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True,
-                         env=dict(os.environ, PYTHONPATH=str(REPO / "src"), OPENBLAS_NUM_THREADS="1")).stdout
-    lines = [json.loads(line) for line in out.strip().splitlines()]
-    return lines[-1], lines[:-1]
+def nndl_cv(table: str, options: list, seed: int, folds: int) -> tuple[dict, float]:
+    """The last JSON line of ``nndl cv`` (the mean ± std over the folds), and the wall seconds."""
+    lines, seconds = nndl_json("cv", "--data", DATA / table, *options, "--folds", folds, "--seed", seed,
+                               "--threads", 1, "--json")
+    return lines[-1], seconds
 
 
 def reference_on_the_same_folds(table: str, kind: str, seed: int, folds: int, metric: str):
@@ -97,9 +94,7 @@ def main() -> None:
     for name in (t.strip() for t in args.tables.split(",")):
         table, options, metric, readme, kind = RUNS[name]
         for seed in (int(s) for s in args.seeds.split(",")):
-            start = time.perf_counter()
-            final, _ = nndl_cv(table, options, seed, args.folds)
-            seconds = time.perf_counter() - start
+            final, seconds = nndl_cv(table, options, seed, args.folds)
             key = f"test_{metric}"
             line = {"table": name, "metric": metric, "seed": seed, "folds": args.folds,
                     "mean": round(final[f"{key}_mean"], 4), "std": round(final[f"{key}_std"], 4),

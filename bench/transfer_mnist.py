@@ -19,13 +19,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+from nndl_cli import REPO, nndl_json
+
 DATA = Path(os.environ.get("NNDL_DATA") or REPO.parent / "shared" / "data")
 NET = "dense(300) relu dense(100) relu dense(5) softmax"
 COMMON = ["--cost", "log_likelihood", "--optimizer", "momentum", "--eta", "0.02", "--momentum", "0.9",
@@ -64,15 +63,9 @@ def write_folders(root: Path, labelled: int) -> tuple[Path, Path, dict]:
     return root / "A", root / "B", counts
 
 
-def train(data: Path, options: list, seed: int, out: Path) -> tuple[dict, float, list]:
-    cmd = [sys.executable, "-m", "nndl", "train", "--data", str(data), *options, *COMMON, "--seed", str(seed),
-           "--out", str(out)]
-    start = time.perf_counter()
-    result = subprocess.run(cmd, capture_output=True, text=True,
-                            env=dict(os.environ, PYTHONPATH=str(REPO / "src"), OPENBLAS_NUM_THREADS="1"))
-    if result.returncode != 0:
-        raise SystemExit(result.stderr)
-    return json.loads(result.stdout.strip().splitlines()[-1]), time.perf_counter() - start, cmd
+def train(data: Path, options: list, seed: int, out: Path) -> tuple[dict, float]:
+    lines, seconds = nndl_json("train", "--data", data, *options, *COMMON, "--seed", seed, "--out", out)
+    return lines[-1], seconds
 
 
 def main() -> None:
@@ -91,7 +84,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         a, b, counts = write_folders(Path(tmp), args.labelled)
         source = Path(tmp) / "A.npz"
-        final, seconds, _ = train(a, SOURCE, 0, source)
+        final, seconds = train(a, SOURCE, 0, source)
         emit({"run": "source: digits 0-4", "data": counts["A"], "test_accuracy_0_4": round(final["test_accuracy"], 4),
               "command": f"nndl train --data A --net \"{NET}\" {' '.join(SOURCE[2:])} {' '.join(COMMON)} --seed 0",
               "wall_seconds": round(seconds, 1)})
@@ -99,7 +92,7 @@ def main() -> None:
         for seed in (int(s) for s in args.seeds.split(",")):
             for name, options in RUNS.items():
                 options = [o.replace("{A}", str(source)) for o in options]
-                final, seconds, _ = train(b, options + SMALL, seed, Path(tmp) / "B.npz")
+                final, seconds = train(b, options + SMALL, seed, Path(tmp) / "B.npz")
                 shown = " ".join(f'"{o}"' if " " in o else ("A.npz" if o == str(source) else o)
                                  for o in options + SMALL + COMMON)
                 emit({"run": name, "seed": seed, "data": counts["B"],
