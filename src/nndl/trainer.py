@@ -71,10 +71,13 @@ class Trainer:
         examples per part.
     verbose : bool
         One line per epoch on stdout, and a progress bar on stderr when that is a terminal.
+    order : object with ``indices(n, rng)``, optional
+        The order of the examples in each epoch (:mod:`nndl.curriculum`: ``FixedOrder()``, easy to
+        hard ``ByScore(scores)``); default: reshuffled every epoch.
     """
 
     def __init__(self, batch_size: int = 10, callbacks=(), seed=None, threads="auto", workers="auto",
-                 verbose: bool = True):
+                 verbose: bool = True, order=None):
         self.batch_size = validation.whole("batch size", batch_size, low=1)
         if workers != "auto":
             workers = validation.whole("workers ('auto' or a number)", workers, low=1)
@@ -87,6 +90,7 @@ class Trainer:
                                 f"wrap a function in LambdaCallback(on_epoch_end=...)")
         self.seed = seed
         self.verbose = bool(verbose)
+        self.order = order
         self.rng = None
         self.history = History()
         self.epoch = 0                   # epochs completed
@@ -213,7 +217,7 @@ class Trainer:
 
     def _train_epoch(self, source, n, hooks) -> dict:
         model, m = self.model, self.batch_size
-        order = to_device(self.rng.permutation(n))
+        order = to_device(self.rng.permutation(n) if self.order is None else self.order.indices(n, self.rng))
         n_batches = self.batches_per_epoch
         for hook in hooks["on_epoch_begin"]:
             hook(self.epoch + 1)
