@@ -1,0 +1,23 @@
+"""One worker process of ``nndl sweep --workers N``: ``python -m nndl.sweep.worker CONFIG_JSON``."""
+from __future__ import annotations
+
+import json
+import sys
+
+
+def main(argv=None) -> int:
+    from nndl.errors import NndlError
+    from nndl.sweep.session import run_worker
+
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return run_worker(json.loads(argv[0]))
+    except NndlError as exc:
+        print(f"nndl sweep: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
