@@ -20,6 +20,7 @@ attribute in the log).
 """
 from __future__ import annotations
 
+import os
 import time
 from datetime import datetime
 from pathlib import Path
@@ -76,7 +77,7 @@ def open_storage(url: str | None, sweep_dir, heartbeat: int = HEARTBEAT, grace: 
 def _database(url: str, heartbeat: int, grace: int, retry):
     import optuna
     from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+    from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError, ProgrammingError, SQLAlchemyError
 
     try:
         parsed = make_url(url)
@@ -86,19 +87,39 @@ def _database(url: str, heartbeat: int, grace: int, retry):
     engine_kwargs = {"pool_pre_ping": True}
     if parsed.get_backend_name() == "postgresql":
         engine_kwargs["connect_args"] = {"connect_timeout": 5}
-    try:
-        return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat,
-                                          grace_period=grace, heartbeat_stale_trial_callback=retry)
-    except ModuleNotFoundError as exc:
-        raise NndlError(f"--storage {safe_url(url)}: the database driver {exc.name} is not installed "
-                        f"(pip install 'nndl[sweep]')") from None
-    except SQLAlchemyError as exc:
-        where = f"{parsed.host or 'localhost'}:{parsed.port or 5432}" if parsed.get_backend_name() == "postgresql" \
-            else parsed.database
-        reason = _first_line(getattr(exc, "orig", None) or exc)
-        if parsed.password:
-            reason = reason.replace(parsed.password, "***")
-        raise NndlError(f"--storage {safe_url(url)}: cannot connect to the database at {where} ({reason})") from None
+    for attempt in range(6):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat,
+                                              grace_period=grace, heartbeat_stale_trial_callback=retry)
+        except ModuleNotFoundError as exc:
+            raise NndlError(f"--storage {safe_url(url)}: the database driver {exc.name} is not installed "
+                            f"(pip install 'nndl[sweep]')") from None
+        except OperationalError as exc:
+            raise NndlError(f"--storage {safe_url(url)}: cannot connect to the database at {_where(parsed)} "
+                            f"({_reason(exc, parsed)})") from None
+        except (IntegrityError, ProgrammingError) as exc:
+            # Workers starting together on an empty database race to create Optuna's tables: the loser
+            # finds them half made; it waits a moment and opens them again.
+            if attempt == 5:
+                raise NndlError(f"--storage {safe_url(url)}: cannot set up Optuna's tables in the database at "
+                                f"{_where(parsed)} ({_reason(exc, parsed)})") from None
+            time.sleep(0.3 + 0.1 * (os.getpid() % 8))
+        except SQLAlchemyError as exc:
+            raise NndlError(f"--storage {safe_url(url)}: the database at {_where(parsed)} failed "
+                            f"({_reason(exc, parsed)})") from None
+
+
+def _where(parsed) -> str:
+    """``host:port`` of a server, or the file of an SQLite database."""
+    if parsed.get_backend_name() in ("postgresql", "mysql"):
+        default = 5432 if parsed.get_backend_name() == "postgresql" else 3306
+        return f"{parsed.host or 'localhost'}:{parsed.port or default}"
+    return str(parsed.database)
+
+
+def _reason(exc, parsed) -> str:
+    reason = _first_line(getattr(exc, "orig", None) or exc)
+    return reason.replace(parsed.password, "***") if parsed.password else reason
 
 
 def _first_line(exc) -> str:
