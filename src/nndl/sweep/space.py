@@ -21,8 +21,9 @@ the command line::
 The forms are ``float(a, b)``, ``log(a, b)``, ``int(a, b[, step])``, ``logint(a, b)``,
 ``choice(x, y, ...)`` (and ``float(a, b, step)``).  A name is either an option of
 ``nndl train`` (``eta``, ``lmbda``, ``batch_size``, ``layers``, ``net``, ...: the
-option without its dashes, ``-`` or ``_``) or a *placeholder*, a name used as
-``{name}`` in the text of another setting; a placeholder is sampled only when a trial's
+option without its dashes, ``-`` or ``_``), a *switch* (a choice with ``when``
+branches, e.g. ``depth``), or a *placeholder*, a name used as ``{name}`` in the text of
+another setting; a placeholder is sampled only when a trial's
 settings use it, so ``net = "choice('dense({h}) ...', 'dense({h}) ... dense({h2}) ...')"``
 samples ``h2`` only for the deeper net.  A parameter inside ``when.X`` is sampled only
 in the trials whose choice is X, under the name ``param[choice=X]``.
@@ -141,11 +142,15 @@ class Space:
         options = train_options()
         for name, entry in entries.items():
             qualified = f"{name}[{qualifier}]" if qualifier else name
-            if name not in options:
+            switch = isinstance(entry, Param) and bool(entry.when)
+            if name not in options and not switch:
                 placeholders[name] = (entry, qualified)
                 continue
             value = entry.suggest(trial, qualified) if isinstance(entry, Param) else entry
-            settings[name] = value
+            if name in options:
+                settings[name] = value
+            else:
+                placeholders[name] = (value, qualified)     # a switch: chooses a branch, and is usable as {name}
             if isinstance(entry, Param) and entry.when.get(_text(value)):
                 inner = f"{qualifier},{name}={_text(value)}" if qualifier else f"{name}={_text(value)}"
                 self._apply(entry.when[_text(value)], inner, trial, settings, placeholders)
@@ -408,8 +413,9 @@ def check_names(space: Space) -> None:
     walk(space.fixed)
     walk(space.params)
     used = {m for text in texts for m in _PLACEHOLDER.findall(text)}
+    switches = {n for n, e in space.params.items() if isinstance(e, Param) and e.when}
     for name in names:
-        if name not in options and name not in used:
+        if name not in options and name not in used and name not in switches:
             close = difflib.get_close_matches(name, sorted(options), n=1)
             hint = f" (did you mean {close[0]}?)" if close else ""
             raise NndlError(f"{space.source}: unknown option {name!r}: not an option of nndl train{hint}, and no "

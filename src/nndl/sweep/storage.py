@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import os
 import time
+import warnings
 from datetime import datetime
 from pathlib import Path
 
@@ -87,6 +88,7 @@ def _database(url: str, heartbeat: int, grace: int, retry):
     engine_kwargs = {"pool_pre_ping": True}
     if parsed.get_backend_name() == "postgresql":
         engine_kwargs["connect_args"] = {"connect_timeout": 5}
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)   # the heartbeat's
     for attempt in range(6):
         try:
             return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat,
