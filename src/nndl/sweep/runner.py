@@ -36,8 +36,6 @@ def make_sampler(name: str, seed: int | None, space, objectives: list[str]):
 
     if name not in SAMPLERS:
         raise NndlError(f"--sampler {name}: choose one of {', '.join(SAMPLERS)}")
-    if len(objectives) == 2 and name in ("gp",):
-        pass    # Optuna's GP sampler handles several objectives too
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "grid":
@@ -92,7 +90,6 @@ def tally(study) -> str:
 def work(study, objective, trials: int | None, deadline: float | None, poll: float = 1.0, say=None) -> int:
     """Run trials of ``study`` until ``trials`` complete-or-pruned trials exist or ``deadline``
     (``time.monotonic()``) passes; return how many this worker ran."""
-    import optuna
     from optuna.storages import fail_stale_trials
 
     ran = 0
@@ -111,7 +108,6 @@ def work(study, objective, trials: int | None, deadline: float | None, poll: flo
         ran += 1
         if _grid_done(study):
             break
-    del optuna
     return ran
 
 

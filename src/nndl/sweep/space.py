@@ -201,11 +201,7 @@ class _FirstPoint:
 
 def _text(value) -> str:
     """A value as it goes into a setting's text: ``30``, ``0.5``, ``relu``."""
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
-        return repr(value)
-    return str(value)
+    return str(value).lower() if isinstance(value, bool) else str(value)
 
 
 # -- reading ----------------------------------------------------------------------------------------------

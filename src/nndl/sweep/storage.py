@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from datetime import datetime
 from pathlib import Path
 
 from nndl.errors import NndlError
@@ -163,10 +162,12 @@ class HeartbeatJournalStorage(_JournalStorage, _BaseHeartbeat):
 
         now, stale = time.time(), []
         for trial in self.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,)):
-            last = trial.system_attrs.get(self.KEY)
-            if last is None and trial.datetime_start is not None:
-                last = _timestamp(trial.datetime_start)
-            if last is not None and now - float(last) > self._grace:
+            # The later of its start and its last heartbeat (a retry inherits the crashed trial's attributes,
+            # its old heartbeat among them).
+            moments = [float(trial.system_attrs.get(self.KEY, 0.0))]
+            if trial.datetime_start is not None:
+                moments.append(trial.datetime_start.timestamp())   # a naive local time, as the journal keeps it
+            if now - max(moments) > self._grace:
                 stale.append(trial._trial_id)
         return stale
 
@@ -175,11 +176,6 @@ class HeartbeatJournalStorage(_JournalStorage, _BaseHeartbeat):
 
     def get_heartbeat_stale_trial_callback(self):
         return self._callback
-
-
-def _timestamp(moment: datetime) -> float:
-    """A naive local datetime (as the journal keeps them) as seconds since the epoch."""
-    return moment.timestamp()
 
 
 # -- studies ---------------------------------------------------------------------------------------------
