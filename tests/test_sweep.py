@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import optuna
 import pytest
@@ -10,6 +11,9 @@ from nndl.errors import NndlError
 from nndl.sweep.space import load_space
 from sweeps import (check_accounted_for, iris_space, journal_study, kill, nndl, start, states,
                     wait_for_running_trial)
+
+
+REPO_DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
 def sample(space, sampler, trials=6):
@@ -225,3 +229,43 @@ def test_the_gaussian_process_sampler(tmp_path, iris_csv):
                 cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert states(journal_study(tmp_path / "sweeps")) == {"COMPLETE": 7}
+
+
+def test_a_switch_chooses_between_layer_specs():
+    space = load_space(REPO_DOCS / "sweeps" / "iris.toml")
+    seen = sample(space, optuna.samplers.RandomSampler(seed=0), trials=16)
+    shapes = {s["layers"].count(",") for s in seen}
+    assert shapes == {2, 3}                      # one and two hidden layers
+    assert all("{" not in s["layers"] and "depth" not in s for s in seen)
+
+
+def test_the_journal_heartbeat_finds_dead_trials_only(tmp_path):
+    import time
+
+    from nndl.sweep.storage import HeartbeatJournalStorage, open_storage
+
+    storage = open_storage(None, tmp_path, heartbeat=1, grace=3)
+    study = optuna.create_study(storage=storage, study_name="hb")
+    alive, dead = study.ask(), study.ask()
+    # An old heartbeat on a trial that has just started (a retry inherits its crashed trial's): not dead yet.
+    storage.set_trial_system_attr(dead._trial_id, HeartbeatJournalStorage.KEY, time.time() - 60)
+    assert storage._get_stale_trial_ids(study._study_id) == []
+    time.sleep(3.5)
+    storage.record_heartbeat(alive._trial_id)
+    assert storage._get_stale_trial_ids(study._study_id) == [dead._trial_id]
+    optuna.storages.fail_stale_trials(study)
+    states_now = {t.number: t.state.name for t in study.get_trials()}
+    assert states_now[alive.number] == "RUNNING" and states_now[dead.number] == "FAIL"
+    retry = [t for t in study.get_trials() if t.system_attrs.get("failed_trial") == dead.number]
+    assert len(retry) == 1 and retry[0].state.name == "WAITING"
+
+
+def test_a_trial_that_nndl_train_refuses_fails_with_its_reason_and_the_sweep_goes_on(tmp_path, iris_csv):
+    done = nndl("sweep", "--set", f"data={iris_csv}", "--set", "epochs=3", "--param",
+                "net=choice('dense(8) sigmoid dense(3) sigmoid', 'dense(8) sigmoid dense(4) sigmoid')",
+                "--sampler", "grid", "--trials", "5", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    trials = journal_study(tmp_path / "sweeps").trials
+    assert sorted(t.state.name for t in trials) == ["COMPLETE", "FAIL"]
+    failed = next(t for t in trials if t.state.name == "FAIL")
+    assert "dense(4)" in failed.params["net"] and "4 outputs" in failed.user_attrs["reason"]

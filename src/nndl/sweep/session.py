@@ -1,6 +1,6 @@
 """A sweep from its settings (a plain dict, so a worker process can be given it as JSON).
 
-``prepare_sweep(config)`` reads the search space, checks it against ``nndl train`` (the
+``open_sweep(config, check=True)`` reads the search space, checks it against ``nndl train`` (the
 space's first point is parsed, its data read and its network built, so that a bad option
 is one line before any trial), opens the storage and the study; ``run_worker(config)``
 is one worker's loop.  The keys of ``config`` are those of ``nndl sweep``'s options
@@ -36,8 +36,9 @@ def check_against_train(space, objectives, folder: Path, folds=None) -> None:
     """Parse the space's first point as ``nndl train`` would, read its data and build its net and trainer."""
     from nndl.cli.train_cmd import prepare
     from nndl.sweep.objective import Objective, train_args
+    from nndl.sweep.space import FirstPoint
 
-    settings = Objective(space, folder, objectives).settings(_first_point_trial(space))
+    settings = Objective(space, folder, objectives).settings(FirstPoint())
     args = train_args(settings, folder / "check.npz")
     try:
         _, trainer, splits, _, _ = prepare(args, quiet=True)
@@ -46,20 +47,18 @@ def check_against_train(space, objectives, folder: Path, folds=None) -> None:
     if splits.validation is None and not folds:
         raise NndlError(f"{space.source}: these data have no validation part, and the sweep's objective is a "
                         f"validation figure; use --folds K for cross-validation")
-
-
-def _first_point_trial(space):
-    from nndl.sweep.space import _FirstPoint
-
-    return _FirstPoint()
+    measured = {"validation_cost"} | {f"validation_{m.name}" for m in trainer.model.metrics}
+    if objectives[0] not in measured:
+        raise NndlError(f"--objectives {objectives[0]}: a {settings.get('task') or trainer.model.task} trial does "
+                        f"not measure it; choose one of {', '.join(sorted(measured))}")
 
 
 def _brief(settings: dict) -> str:
     return " ".join(f"{k}={v}" for k, v in settings.items())
 
 
-def open_sweep(config: dict, worker: int = 0, check: bool = False):
-    """(study, objective) of ``config`` for worker ``worker``."""
+def open_sweep(config: dict, check: bool = False):
+    """(study, objective) of ``config``; with ``check``, the space is first tried on ``nndl train``."""
     from nndl.sweep.objective import Objective
     from nndl.sweep.runner import make_pruner, make_sampler, quiet_optuna
     from nndl.sweep.storage import open_storage, open_study
@@ -68,6 +67,9 @@ def open_sweep(config: dict, worker: int = 0, check: bool = False):
     space = read_space(config)
     objectives = objectives_of(config)
     folder = study_folder(config)
+    sampler = make_sampler(config.get("sampler") or "tpe", config.get("seed"), space, objectives)
+    epochs = space.fixed.get("epochs")
+    pruner = make_pruner(config.get("pruner") or "median", epochs if isinstance(epochs, int) else None)
     if check and not config.get("storage"):
         try:
             Path(config["sweep_dir"]).expanduser().mkdir(parents=True, exist_ok=True)
@@ -78,10 +80,6 @@ def open_sweep(config: dict, worker: int = 0, check: bool = False):
     if check:
         folder.mkdir(parents=True, exist_ok=True)
         check_against_train(space, objectives, folder, config.get("folds"))
-    seed = config.get("seed")
-    sampler = make_sampler(config.get("sampler") or "tpe", seed, space, objectives)
-    epochs = space.fixed.get("epochs")
-    pruner = make_pruner(config.get("pruner") or "median", epochs if isinstance(epochs, int) else None)
     study = open_study(storage, config["study"], space, objectives, sampler, pruner, config.get("storage"))
     return study, Objective(space, folder, objectives, config.get("folds"))
 
@@ -89,7 +87,7 @@ def open_sweep(config: dict, worker: int = 0, check: bool = False):
 def run_worker(config: dict) -> int:
     from nndl.sweep.runner import work
 
-    study, objective = open_sweep(config, config.get("worker", 0))
+    study, objective = open_sweep(config)
     timeout = config.get("timeout")
     deadline = time.monotonic() + timeout if timeout else None
     prefix = f"[worker {config['worker'] + 1}] " if config.get("workers", 1) > 1 else ""

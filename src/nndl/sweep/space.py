@@ -155,10 +155,6 @@ class Space:
                 inner = f"{qualifier},{name}={_text(value)}" if qualifier else f"{name}={_text(value)}"
                 self._apply(entry.when[_text(value)], inner, trial, settings, placeholders)
 
-    def first_point(self) -> dict:
-        """The settings of a trial at each range's low end and each first choice (checked before a sweep)."""
-        return self.sample(_FirstPoint())
-
     # -- what it is ---------------------------------------------------------------------------------
     def as_json(self) -> dict:
         return {"fixed": self.fixed,
@@ -186,8 +182,9 @@ class Space:
         return out
 
 
-class _FirstPoint:
-    """A stand-in trial that answers every question with the low end of the range or the first choice."""
+class FirstPoint:
+    """A stand-in trial that answers every question with the low end of the range or the first choice
+    (the point a sweep tries on ``nndl train`` before it starts)."""
 
     def suggest_categorical(self, name, choices):
         return choices[0]

@@ -57,6 +57,7 @@ def open_storage(url: str | None, sweep_dir, heartbeat: int = HEARTBEAT, grace: 
     ``SWEEP_DIR/journal.log``), with the heartbeat and the retry of crashed trials."""
     import optuna
 
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)   # the heartbeat's
     retry = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=retries)
     if is_database(url):
         return _database(url, heartbeat, grace, retry)
@@ -87,7 +88,6 @@ def _database(url: str, heartbeat: int, grace: int, retry):
     engine_kwargs = {"pool_pre_ping": True}
     if parsed.get_backend_name() == "postgresql":
         engine_kwargs["connect_args"] = {"connect_timeout": 5}
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)   # the heartbeat's
     for attempt in range(6):
         try:
             return optuna.storages.RDBStorage(url, engine_kwargs=engine_kwargs, heartbeat_interval=heartbeat,
