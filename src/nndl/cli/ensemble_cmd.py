@@ -1,5 +1,7 @@
-"""``nndl ensemble MODEL...``: evaluate saved models voting together."""
+"""``nndl ensemble MODEL...`` (or ``--from-study STUDY --top K``, a sweep's best trials): evaluate saved models voting together."""
 from __future__ import annotations
+
+import os
 
 import numpy
 
@@ -17,7 +19,9 @@ def register(subparsers) -> None:
     p.add_argument("models", nargs="*", help="models saved by nndl train (.npz)")
     p.add_argument("--from-study", metavar="STUDY", help="take the models of the best trials of an nndl sweep study")
     p.add_argument("--top", type=int, default=5, help="with --from-study: how many of the best trials (default 5)")
-    p.add_argument("--storage", help="with --from-study: the sweep's storage (default: SWEEP_DIR/journal.log)")
+    p.add_argument("--storage", default=os.environ.get("NNDL_SWEEP_STORAGE") or None,
+                   help="with --from-study: the sweep's storage (default: $NNDL_SWEEP_STORAGE, else "
+                        "SWEEP_DIR/journal.log)")
     p.add_argument("--sweep-dir", default="sweeps", help="with --from-study: the sweep's folder (default sweeps/)")
     p.add_argument("--vote", default="plurality", choices=VOTES)
     p.add_argument("--data", help="'mnist', an IDX folder or a CSV file (default: the first model's data)")

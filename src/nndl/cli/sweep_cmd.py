@@ -13,6 +13,7 @@ kept under ``--sweep-dir`` (default ``sweeps/``), in a folder per study.
 """
 from __future__ import annotations
 
+import os
 import re
 
 from nndl.cli.common import say
@@ -37,8 +38,10 @@ def register(subparsers) -> None:
     r = p.add_argument_group("search")
     r.add_argument("--study", default=DEFAULT_STUDY, help=f"the study's name (created if missing; default "
                                                           f"{DEFAULT_STUDY})")
-    r.add_argument("--storage", help="postgresql://USER:PASSWORD@HOST:PORT/DB to share the study between machines, "
-                                     "or a journal file (default: SWEEP_DIR/journal.log)")
+    r.add_argument("--storage", default=os.environ.get("NNDL_SWEEP_STORAGE") or None,
+                   help="postgresql://USER:PASSWORD@HOST:PORT/DB to share the study between machines, or a journal "
+                        "file (default: $NNDL_SWEEP_STORAGE if set, which keeps a password off the command line; "
+                        "else SWEEP_DIR/journal.log)")
     r.add_argument("--sweep-dir", default=DEFAULT_DIR, help=f"where trials keep their models and logs "
                                                             f"(default {DEFAULT_DIR}/)")
     r.add_argument("--sampler", default="tpe", help="tpe (default), random, grid, gp (Gaussian process; needs "

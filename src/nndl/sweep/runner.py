@@ -9,7 +9,8 @@ or go stale, and then their retry needs a worker.  (Two workers that look at the
 moment may both start the last trial: a study can end up to workers − 1 trials over its
 budget, as with Optuna's ``MaxTrialsCallback``.)
 
-``--workers N`` starts N worker processes on this machine (``python -m nndl.sweep.worker``),
+``--workers N`` starts N worker processes on this machine (``python -m nndl.sweep.worker``, given
+the sweep's settings as JSON on stdin),
 each with sampler seed ``seed + k``, so that random and TPE samplers do not draw the
 same points in every worker.
 """
@@ -141,9 +142,12 @@ def launch(config: dict, workers: int) -> int:
     procs = []
     for k in range(workers):
         cfg = dict(config, worker=k, seed=None if config.get("seed") is None else config["seed"] + k)
-        procs.append(subprocess.Popen([sys.executable, "-m", "nndl.sweep.worker", json.dumps(cfg)],
-                                      env=dict(os.environ, OPENBLAS_NUM_THREADS=os.environ.get(
-                                          "OPENBLAS_NUM_THREADS", "1"))))
+        # The settings go through stdin, not the command line, where `ps` would show the storage's password.
+        proc = subprocess.Popen([sys.executable, "-m", "nndl.sweep.worker"], stdin=subprocess.PIPE, text=True,
+                                env=dict(os.environ, OPENBLAS_NUM_THREADS=os.environ.get("OPENBLAS_NUM_THREADS", "1")))
+        proc.stdin.write(json.dumps(cfg))
+        proc.stdin.close()
+        procs.append(proc)
     status = 0
     try:
         for k, proc in enumerate(procs):

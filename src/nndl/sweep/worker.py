@@ -1,17 +1,16 @@
-"""One worker process of ``nndl sweep --workers N``: ``python -m nndl.sweep.worker CONFIG_JSON``."""
+"""One worker process of ``nndl sweep --workers N``: ``python -m nndl.sweep.worker < CONFIG_JSON``."""
 from __future__ import annotations
 
 import json
 import sys
 
 
-def main(argv=None) -> int:
+def main() -> int:
     from nndl.errors import NndlError
     from nndl.sweep.session import run_worker
 
-    argv = sys.argv[1:] if argv is None else argv
     try:
-        return run_worker(json.loads(argv[0]))
+        return run_worker(json.loads(sys.stdin.read()))
     except NndlError as exc:
         print(f"nndl sweep: error: {exc}", file=sys.stderr)
         return 2
