@@ -1,4 +1,5 @@
-"""``nndl ensemble MODEL...`` (or ``--from-study STUDY --top K``, a sweep's best trials): evaluate saved models voting together."""
+"""``nndl ensemble MODEL...``: evaluate saved models voting together (``--from-study STUDY --top K``: the
+models of a sweep's best trials)."""
 from __future__ import annotations
 
 import os

@@ -42,11 +42,11 @@ def make_sampler(name: str, seed: int | None, space, objectives: list[str]):
     if name == "grid":
         return optuna.samplers.GridSampler(space.grid(), seed=seed)
     if name == "gp":
-        try:
-            import torch  # noqa: F401  (Optuna's GP sampler computes with PyTorch; nndl itself never does)
-        except ModuleNotFoundError:
+        import importlib.util
+
+        if importlib.util.find_spec("torch") is None:   # Optuna's GP sampler computes with PyTorch; nndl never does
             raise NndlError("--sampler gp: Optuna's Gaussian-process sampler needs PyTorch "
-                            "(pip install 'nndl[sweep-gp]'); tpe, random, grid and nsga2 do not") from None
+                            "(pip install 'nndl[sweep-gp]'); tpe, random, grid and nsga2 do not")
         return optuna.samplers.GPSampler(seed=seed, n_startup_trials=5)
     if name == "nsga2":
         return optuna.samplers.NSGAIISampler(seed=seed, population_size=8)
