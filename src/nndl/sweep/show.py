@@ -99,6 +99,9 @@ def write_figures(study, folder) -> list[Path]:
 
                 info(f"nndl sweep show: {filename} not drawn: {' '.join(str(exc).split())}")
                 continue
+            legend = axes.get_legend() if hasattr(axes, "get_legend") else None
+            if legend is not None and len(legend.get_texts()) > 12:
+                legend.remove()                 # one entry per trial: unreadable past a dozen
             figure = getattr(axes, "figure", None) or axes.flat[0].figure
             figure.set_size_inches(7, 4.5)
             figure.tight_layout()
