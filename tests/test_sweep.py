@@ -239,6 +239,7 @@ def test_a_switch_chooses_between_layer_specs():
     assert all("{" not in s["layers"] and "depth" not in s for s in seen)
 
 
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used with Study.optimize")
 def test_the_journal_heartbeat_finds_dead_trials_only(tmp_path):
     import time
 
