@@ -79,14 +79,20 @@ def register(subparsers) -> None:
     d.add_argument("--augment", help="random augmentation per mini-batch, e.g. 'shift(2)', 'rotate(10)', 'elastic'")
     a = p.add_argument_group("network")
     a.add_argument("--layers", help="dense layer sizes, input first, e.g. 784,30,10")
-    a.add_argument("--net", help="layer spec, e.g. \"conv(20,5) relu pool(2) dense(100) relu softmax(10)\"")
+    a.add_argument("--net", help="layer spec, e.g. \"conv(20,5) relu pool(2) dense(100) relu softmax(10)\"; "
+                                 "also maxout(units,pieces), rbf(units,kernel=gaussian|ricker) (centres by k-means "
+                                 "on the training data), prelu, rrelu, hard_tanh, vanilla_dropout(p), kmaxpool(k)")
     a.add_argument("--preset", help="named settings (see --list-presets); explicit options override it")
     a.add_argument("--list-presets", action="store_true", help="list the presets and exit")
-    a.add_argument("--activation", help="hidden activation for --layers: sigmoid, tanh, relu, leaky_relu, linear")
+    a.add_argument("--activation", help="hidden activation for --layers: sigmoid, tanh, relu, leaky_relu, "
+                                        "hard_tanh, linear")
     a.add_argument("--cost", help="quadratic, cross_entropy or log_likelihood (softmax output); default "
-                                  "cross_entropy, quadratic for regression and reconstruction")
+                                  "cross_entropy, quadratic for regression and reconstruction; margins (linear "
+                                  "outputs): hinge and logistic (two classes, labels ±1), multiclass_hinge (svm, "
+                                  "Weston-Watkins), crammer_singer; regression: l1, huber")
     a.add_argument("--init", help="weights: default (N(0,1/n_in)), large (N(0,1)), lecun, glorot_normal, "
-                                  "glorot_uniform, he, orthogonal")
+                                  "glorot_uniform, he, orthogonal, small (0.01·N(0,1)), sparse (15 non-zero "
+                                  "incoming weights per unit), relu_bias (he, biases 0.01)")
     a.add_argument("--batch-norm", action="store_true", default=None, help="batch normalization after hidden layers")
     a.add_argument("--dropout", type=float, help="dropout probability after every hidden layer of --layers")
     t = p.add_argument_group("training")
@@ -316,7 +322,10 @@ def output_size(task: str, train) -> int:
 
 def output_activation(task: str, cost: str, hidden: str) -> str:
     """The output layer's σ: softmax under log-likelihood, sigmoid for the cross-entropy and for
-    yes/no outputs, linear for quantities."""
+    yes/no outputs, linear for quantities (and for the scores of the margin costs)."""
+    needed = get_cost(cost).output_activation
+    if needed:
+        return needed
     if cost == "log_likelihood":
         return "softmax"
     if task in ("binary", "multilabel") or cost == "cross_entropy":
@@ -543,6 +552,9 @@ def prepare(args, quiet: bool):
         s["features"] = feature_columns(s)
         complete_settings(s, splits.train)
         network = build_network(s, splits.train)
+        from nndl.layers.data_init import initialize_from_data
+
+        initialize_from_data(network, splits.train.x)     # RBF centres by k-means: before the first step
         network.preprocessor = preprocessor
         network.target_preprocessor = splits.target_preprocessor
         network.class_names = splits.train.class_names
