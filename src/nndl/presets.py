@@ -105,8 +105,8 @@ PRESETS: dict[str, dict] = {
         # A radial basis function network (README: "Units, losses, initializers"): 1,000 Gaussian units
         # whose centres start at k-means centres of the training images and whose widths start at each
         # cluster's spread, all trained by backprop with the softmax output.
-        "net": "rbf(1000,width=1.5) softmax(10)",
-        "cost": "log_likelihood", "optimizer": "adam", "eta": 0.0005, "lmbda": 0.0, "epochs": 12,
+        "net": "rbf(1000) softmax(10)",
+        "cost": "log_likelihood", "optimizer": "adam", "eta": 0.001, "lmbda": 0.0, "epochs": 12,
         "batch_size": 100, "init": "default", "expand": False, "augment": False, "book": None,
         "description": "an RBF network: 1,000 Gaussian units, k-means centres and widths, trained by backprop",
     },

@@ -162,7 +162,7 @@ def complete_settings(s: dict, train) -> None:
     SGD, 0.05 under a linear output's quadratic cost; else the optimizer's own)."""
     s["cost"] = get_cost(s["cost"] or default_cost(s["task"], train)).name
     if s["eta"] is None and s["optimizer"] in ("sgd", "momentum", "nesterov"):
-        linear = s["cost"] == "quadratic" and s["task"] in ("regression", "reconstruction")
+        linear = s["cost"] in ("quadratic", "l1", "huber") and s["task"] in ("regression", "reconstruction")
         s["eta"] = DEFAULT_ETA_LINEAR if linear else DEFAULT_ETA
 
 
