@@ -166,7 +166,7 @@ def _command_line(final: dict, options: list, seed: int, name: str) -> dict:
     shown = " ".join(f'"{o}"' if " " in o else o for o in options)
     return {"run": name, "command": f"nndl train {shown} --seed {seed} --threads 1", "seed": seed,
             **{k: round(v, 4) for k, v in final.items() if k.startswith(("test_", "best_")) and isinstance(v, float)},
-            "epochs_run": final.get("epoch"), "seconds": round(final.get("seconds_total", 0.0), 1)}
+            "best_epoch": final.get("best_epoch"), "seconds": round(final.get("seconds_total", 0.0), 1)}
 
 
 IRIS = "iris/iris.csv"

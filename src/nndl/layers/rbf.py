@@ -143,8 +143,8 @@ class RBF(Layer):
         return 2.0 * (x * u.sum(axis=1, keepdims=True) - u @ c)
 
     def spec_args(self):
-        options = {k: v for k, v in (("kernel", self.kernel), ("width", self.width), ("iterations", self.iterations))
-                   if v != {"kernel": "gaussian", "width": 1.0, "iterations": 30}[k]}
+        _, options = super().spec_args()            # the options that differ from their defaults
+        options.pop("units")
         return [self.units], options
 
     def config(self):

@@ -81,9 +81,6 @@ class PReLU(Layer):
             return None
         return xp.where(x > 0, grad, self._slopes(x.ndim) * grad).astype(grad.dtype, copy=False)
 
-    def spec_args(self):
-        return ([], {} if self.alpha0 == 0.25 else {"alpha": self.alpha0})
-
     def config(self):
         return {"type": self.type, "alpha": self.alpha0}
 
@@ -133,10 +130,6 @@ class RandomizedLeakyReLU(Layer):
         if not self.needs_input_grad:
             return None
         return xp.where(kept["x"] > 0, grad, kept["slope"] * grad).astype(grad.dtype, copy=False)
-
-    def spec_args(self):
-        return [], {k: v for k, v in (("lower", self.lower), ("upper", self.upper))
-                    if v != {"lower": 1.0 / 8.0, "upper": 1.0 / 3.0}[k]}
 
     def config(self):
         return {"type": self.type, "lower": self.lower, "upper": self.upper}
