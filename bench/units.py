@@ -241,13 +241,20 @@ UNIT_NETS = {
 def units_mnist(args, sink):
     """ReLU, PReLU, randomized leaky ReLU and maxout on MNIST at the same budget: same epochs, η, batch."""
     epochs = "1" if args.quick else str(args.epochs)
+    seeds = [int(v) for v in args.seeds.split(",")] if args.seeds else [args.seed]
     for name, net in UNIT_NETS.items():
         options = ["--net", net, "--cost", "log_likelihood", "--init", "he", "--eta", "0.1", "--epochs", epochs,
                    "--batch-size", "20"] + (["--train-size", "2000"] if args.quick else [])
-        final = nndl_train(options, args.seed)
-        line = _command_line(final, options, args.seed, f"units-mnist {name}")
-        line["parameters"] = _parameters(net)
-        emit(line, sink)
+        accs = []
+        for seed in seeds:
+            line = _command_line(nndl_train(options, seed), options, seed, f"units-mnist {name}")
+            line["parameters"] = _parameters(net)
+            accs.append(line["test_accuracy"])
+            emit(line, sink)
+        if len(seeds) > 1:
+            emit({"run": f"units-mnist {name} mean", "seeds": seeds, "parameters": _parameters(net),
+                  "test_accuracy_mean": round(float(numpy.mean(accs)), 4),
+                  "test_accuracy_std": round(float(numpy.std(accs)), 4)}, sink)
 
 
 def _parameters(spec: str) -> int:
@@ -315,6 +322,7 @@ def main() -> None:
     parser.add_argument("run", choices=sorted(COMMANDS))
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", help="units-mnist: several seeds, e.g. 0,1,2 (and their mean)")
     parser.add_argument("--units", type=int, default=1000)
     parser.add_argument("--kernel", default="gaussian")
     parser.add_argument("--epochs", type=int, default=12)

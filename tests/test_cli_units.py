@@ -38,3 +38,21 @@ def test_units_in_a_net_and_regression_costs(data_file, tmp_path):
 
 def test_the_rbf_preset_is_listed():
     assert "rbf-mnist" in nndl("train", "--list-presets").stdout
+
+
+def test_the_xor_experiment(tmp_path):
+    """bench/units.py xor: the perceptron rule never converges, one layer fails, two layers succeed."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, str(repo / "bench" / "units.py"), "xor", "--out", str(tmp_path)],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    lines = {line["run"]: line for line in map(json.loads, out.stdout.splitlines())}
+    assert lines["xor single-layer perceptron (rule)"]["converged"] is False
+    assert lines["xor single-layer perceptron (rule)"]["accuracy"] <= 0.75
+    assert lines["xor one sigmoid layer (backprop)"]["accuracy"] <= 0.75
+    assert lines["xor two layers (2 tanh hidden) (backprop)"]["accuracy"] == 1.0
+    assert (tmp_path / "xor.png").stat().st_size > 1000

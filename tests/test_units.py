@@ -30,6 +30,7 @@ NETS = {
     "rbf-gaussian": lambda: [RBF(6), Dense(3, activation="softmax")],
     "rbf-ricker": lambda: [RBF(6, kernel="ricker"), Dense(3, activation="softmax")],
     "kmax": lambda: [Dense(8, activation="tanh"), KMaxPool(3), Dense(3, activation="softmax")],
+    "vanilla_dropout": lambda: [Dense(8, activation="tanh"), VanillaDropout(0.3), Dense(3, activation="softmax")],
 }
 
 
@@ -53,6 +54,13 @@ def test_prelu_on_feature_maps_and_its_alpha(rng):
     x, y = rng.standard_normal((4, 1, 6, 6)), rng.integers(0, 3, 4)
     errors = _check(net, x, y)
     assert net.layers[1].alpha.shape == (3,) and "2:prelu.alpha" in errors
+
+
+def test_kmax_pooling_of_feature_maps(rng):
+    net = Network(parse_spec("conv(2,3) kmaxpool(5) dense(3) softmax", (1, 5, 5)), (1, 5, 5), cost="log_likelihood",
+                  dtype=np.float64, seed=2)
+    assert net.layers[1].output_shape == (2, 5)
+    _check(net, rng.standard_normal((4, 1, 5, 5)), rng.integers(0, 3, 4))
 
 
 def test_rrelu_fixed_slopes_and_mean_slope_at_test(rng):
@@ -102,7 +110,7 @@ def test_kmax_keeps_order_and_vanilla_dropout_scales_at_test(rng):
 
 @pytest.mark.parametrize("spec", ["dense(8) prelu maxout(4,3) rrelu(lower=0.1) dense(6) hard_tanh kmax(3) "
                                   "vanilla_dropout(0.3) softmax(3)",
-                                  "rbf(5,kernel=ricker,width=2) softmax(3)"])
+                                  "rbf(5,kernel=ricker,width=2,solve_output=true) softmax(3)"])
 def test_spec_round_trip(spec):
     layers = parse_spec(spec, (5,))
     again = parse_spec(spec_of(layers), (5,))
@@ -176,3 +184,40 @@ def test_an_rbf_network_learns_iris_from_the_command_line(data_file, tmp_path):
              "--out", tmp_path / "m.npz")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout.splitlines()[-1])["test_accuracy"] >= 0.9
+
+
+def test_a_wrong_rbf_width_gradient_is_caught(rng):
+    """The check can fail: a σ gradient off by 10% is flagged, the centres' still pass."""
+    net = Network(NETS["rbf-gaussian"](), (5,), cost="log_likelihood", dtype=np.float64, seed=4)
+    x, y = _batch(rng)
+    layer = net.layers[0]
+    layer.centres.value[...] = x[:6]
+    original = layer.backward
+
+    def broken(grad):
+        out = original(grad)
+        layer.sigma.grad = layer.sigma.grad * 1.1
+        return out
+
+    layer.backward = broken
+    errors = check_gradients(net, x, y, max_entries=None)
+    assert errors["1:rbf.sigma"] > 1e-3 and errors["1:rbf.centres"] < THRESHOLD
+
+
+def test_an_rbf_network_can_start_at_the_least_squares_output(rng):
+    """Phase 2 of three-phase RBF learning: with solve_output the softmax layer starts at the ridge
+    solution on the labels, so the untrained network already classifies; without it, it does not move."""
+    from nndl.layers.data_init import initialize_from_data
+
+    blobs = np.array([[0.0, 0.0], [4.0, 4.0], [-4.0, 4.0]])
+    labels = np.repeat(np.arange(3), 60)
+    x = blobs[labels] + 0.8 * rng.standard_normal((180, 2))
+    for solve in (True, False):
+        net = Network([RBF(9, solve_output=solve), Dense(3, activation="softmax")], (2,), cost="log_likelihood",
+                      seed=0)
+        before = net.layers[1].W.value.copy()
+        initialize_from_data(net, x, labels=labels)
+        if solve:
+            assert (net.predict(x) == labels).mean() >= 0.95
+        else:
+            assert np.array_equal(net.layers[1].W.value, before)

@@ -102,10 +102,11 @@ PRESETS: dict[str, dict] = {
                        "30 epochs",
     },
     "rbf-mnist": {
-        # A radial basis function network (README: "Units, losses, initializers"): 1,000 Gaussian units
-        # whose centres start at k-means centres of the training images and whose widths start at each
-        # cluster's spread, all trained by backprop with the softmax output.
-        "net": "rbf(1000) softmax(10)",
+        # A radial basis function network, three-phase learning (README: "Units, losses and
+        # initializers"): 1,000 Gaussian units whose centres start at k-means centres of the training
+        # images and whose widths start at each cluster's spread, the softmax output at the ridge
+        # least-squares solution, then all of it trained by backprop.
+        "net": "rbf(1000,solve_output=true) softmax(10)",
         "cost": "log_likelihood", "optimizer": "adam", "eta": 0.001, "lmbda": 0.0, "epochs": 12,
         "batch_size": 100, "init": "default", "expand": False, "augment": False, "book": None,
         "description": "an RBF network: 1,000 Gaussian units, k-means centres and widths, trained by backprop",

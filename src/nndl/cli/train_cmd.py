@@ -554,7 +554,9 @@ def prepare(args, quiet: bool):
         network = build_network(s, splits.train)
         from nndl.layers.data_init import initialize_from_data
 
-        initialize_from_data(network, splits.train.x)     # RBF centres by k-means: before the first step
+        # RBF centres by k-means (and an RBF network's output by least squares): before the first step
+        initialize_from_data(network, splits.train.x,
+                             labels=splits.train.y if s["task"] == "classification" else None)
         network.preprocessor = preprocessor
         network.target_preprocessor = splits.target_preprocessor
         network.class_names = splits.train.class_names
