@@ -21,7 +21,8 @@ activation.  The layers of nndl itself:
 ``vanilla_dropout(p)``                      the same, unscaled, and scaled by 1 − p at test time
 ``bn``, ``batchnorm``                       batch normalization
 ``maxout(units, pieces)``                   maxout units, the largest of k affine pieces
-``rbf(units[, kernel][, width])``           radial basis units (gaussian, ricker), k-means centres
+``rbf(units[, kernel][, width])``           radial basis units (gaussian, ricker), k-means centres;
+                                            ``solve_output=true``: least-squares softmax start
 ``prelu``, ``rrelu(lower, upper)``          PReLU (learned α), randomized leaky ReLU
 ``kmaxpool(k)``                             the k largest values of each example (channel), in order
 ``relu``, ``sigmoid``, ``tanh``,            an activation; ``leaky_relu(alpha=0.01)``

@@ -81,7 +81,8 @@ def register(subparsers) -> None:
     a.add_argument("--layers", help="dense layer sizes, input first, e.g. 784,30,10")
     a.add_argument("--net", help="layer spec, e.g. \"conv(20,5) relu pool(2) dense(100) relu softmax(10)\"; "
                                  "also maxout(units,pieces), rbf(units,kernel=gaussian|ricker) (centres by k-means "
-                                 "on the training data), prelu, rrelu, hard_tanh, vanilla_dropout(p), kmaxpool(k)")
+                                 "on the training data; solve_output=true: the softmax above starts at the "
+                                 "least-squares solution), prelu, rrelu, hard_tanh, vanilla_dropout(p), kmaxpool(k)")
     a.add_argument("--preset", help="named settings (see --list-presets); explicit options override it")
     a.add_argument("--list-presets", action="store_true", help="list the presets and exit")
     a.add_argument("--activation", help="hidden activation for --layers: sigmoid, tanh, relu, leaky_relu, "
