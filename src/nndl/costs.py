@@ -130,9 +130,12 @@ class MarginCost(Cost):
         values = numpy.unique(y) if y.size else y
         if task != "binary" or y.dtype.kind not in "iuf":
             classes = f"{len(values)} classes" if y.dtype.kind in "iu" else f"{task} targets"
+            hint = ""
+            if y.dtype.kind in "iu":
+                hint = " (use --cost multiclass_hinge for more classes)" if len(values) > 2 else \
+                    f" as a {task} task with one output per class (use --task binary)"
             raise NndlError(f"{what}: the {self.name} cost needs two classes with labels ±1 and one output, "
-                            f"these data have {classes}" + (" (use --cost multiclass_hinge for more classes)"
-                                                            if y.dtype.kind in "iu" and len(values) > 2 else ""))
+                            f"these data have {classes}{hint}")
         bad = [v for v in values.tolist() if v not in (-1, 0, 1)]
         if bad or (-1 in values.tolist() and 0 in values.tolist()):
             shown = bad[0] if bad else 0
