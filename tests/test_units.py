@@ -80,7 +80,7 @@ def test_rrelu_fixed_slopes_and_mean_slope_at_test(rng):
 def test_maxout_takes_the_largest_piece():
     layer = Maxout(2, 3, use_bias=False)
     layer.build((1,), np.random.default_rng(0), np.float64)
-    layer.W.value[:, 0] = [1.0, -2.0, 0.5, 3.0, 0.0, -1.0]
+    layer.params[0].value[:, 0] = [1.0, -2.0, 0.5, 3.0, 0.0, -1.0]
     assert np.allclose(layer.forward(np.array([[1.0], [-1.0]])), [[1.0, 3.0], [2.0, 1.0]])
 
 

@@ -31,8 +31,8 @@ from __future__ import annotations
 from nndl import validation
 from nndl.backend import FLOAT, to_device, xp
 from nndl.errors import NndlError
-from nndl.initializers import get_initializer
 from nndl.layers.base import Layer, register_layer
+from nndl.layers.dense import Dense
 
 
 def _channel_axes(ndim: int) -> tuple:
@@ -139,7 +139,8 @@ class RandomizedLeakyReLU(Layer):
 class Maxout(Layer):
     """``units`` maxout units, each the largest of ``pieces`` affine functions of the input.
 
-    W has shape (units·pieces, n_in), piece i of unit j in row j·pieces + i; b (units·pieces,).
+    The pieces' parameters are those of a linear dense layer of units·pieces neurons, built as one:
+    W (units·pieces, n_in) and b, piece i of unit j in row j·pieces + i.
     """
 
     type = "maxout"
@@ -151,46 +152,48 @@ class Maxout(Layer):
         super().__init__()
         self.units = validation.whole("maxout units", units, low=1)
         self.pieces = validation.whole("maxout pieces", pieces, low=1)
-        self.init = get_initializer(init)
-        self.use_bias = validation.boolean("maxout use_bias", use_bias)
-        self.W = self.b = None
+        self.affine = Dense(self.units * self.pieces, activation="linear", init=init, use_bias=use_bias)
 
     @classmethod
     def from_spec(cls, units, pieces=2, *, init="default", bias=True):
         """``maxout(units, pieces, init=NAME, bias=false)``."""
         return cls(units, pieces, init=init, use_bias=validation.boolean("bias", bias))
 
+    @property
+    def init(self):
+        return self.affine.init
+
+    @init.setter
+    def init(self, value):                 # nndl train --init sets it, as for a dense layer
+        self.affine.init = value
+
     def spec_args(self):
         options = {} if self.init.name == "default" else {"init": self.init.name}
-        if not self.use_bias:
+        if not self.affine.use_bias:
             options["bias"] = False
         return [self.units, self.pieces], options
 
     def build(self, input_shape, rng, dtype=FLOAT):
         if len(input_shape) != 1:
             raise NndlError(f"maxout({self.units}) needs flat input of shape (n,), got {tuple(input_shape)}")
-        n_in, rows = int(input_shape[0]), self.units * self.pieces
-        self.input_shape, self.output_shape, self.dtype = (n_in,), (self.units,), dtype
-        self.W = self.add_param("W", (rows, n_in), lambda s: self.init.weights(s, n_in, self.units, rng, dtype),
-                                regularize=True)
-        if self.use_bias:
-            self.b = self.add_param("b", (rows,), lambda s: self.init.biases(s, rng, dtype))
+        self.affine.build(input_shape, rng, dtype)
+        self.input_shape, self.output_shape, self.dtype = tuple(input_shape), (self.units,), dtype
         return self.output_shape
 
     @property
     def params(self):
-        return [self.W, self.b] if self.use_bias else [self.W]
+        return self.affine.params
 
     def forward(self, x, training=False):
         """z = x Wᵀ + b as (N, units, pieces);  aⱼ = max_i z_{j,i}."""
-        z = x @ self.W.value.T
-        if self.use_bias:
-            z += self.b.value
+        W, b = self.affine.W.value, self.affine.b
+        z = x @ W.T
+        if b is not None:
+            z += b.value
         z = z.reshape(len(x), self.units, self.pieces)
         winner = z.argmax(axis=2)
-        a = xp.take_along_axis(z, winner[..., None], axis=2)[..., 0]
         self.save(x=x, winner=winner)
-        return a
+        return xp.take_along_axis(z, winner[..., None], axis=2)[..., 0]
 
     def backward(self, grad):
         kept = self.saved()
@@ -198,18 +201,18 @@ class Maxout(Layer):
         delta = xp.zeros((len(x), self.units, self.pieces), dtype=grad.dtype)
         xp.put_along_axis(delta, winner[..., None], grad[..., None], axis=2)   # ∂C/∂z: to the winning piece
         delta = delta.reshape(len(x), -1)
-        self.W.add_grad(delta.T @ x)                                          # BP4
-        if self.use_bias:
-            self.b.add_grad(delta.sum(axis=0))                                # BP3
+        self.affine.W.add_grad(delta.T @ x)                                   # BP4
+        if self.affine.b is not None:
+            self.affine.b.add_grad(delta.sum(axis=0))                         # BP3
         if not self.needs_input_grad:
             return None
-        return delta @ self.W.value
+        return delta @ self.affine.W.value
 
     def config(self):
         cfg = {"type": self.type, "units": self.units, "pieces": self.pieces, "init": self.init.name}
-        if not self.use_bias:
+        if not self.affine.use_bias:
             cfg["use_bias"] = False
         return cfg
 
     def forward_flops(self, batch_size):
-        return 2.0 * batch_size * self.input_shape[0] * self.units * self.pieces
+        return self.affine.forward_flops(batch_size)
