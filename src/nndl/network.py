@@ -337,7 +337,7 @@ class Network(Layer):
                             "targets' units")
         a = self.predict_proba(x, batch_size, preprocessed)
         if a.ndim == 2 and a.shape[1] == 1:
-            return (a[:, 0] > 0.5).astype(numpy.int64)
+            return (a[:, 0] > getattr(self.cost, "decision_threshold", 0.5)).astype(numpy.int64)   # hinge: 0
         return a.argmax(axis=1)
 
     def evaluate(self, x, labels, batch_size: int = 1000, preprocessed: bool = False) -> tuple[float, float]:

@@ -24,6 +24,7 @@ from nndl.cli.common import (check_writable, data_setting, info, make_from_regis
                              stored_settings)
 from nndl.costs import get_cost
 from nndl.errors import NndlError
+from nndl.layers.data_init import initialize_from_data
 from nndl.models import model_for_task
 from nndl.registry import normalize
 from nndl.trainer import Trainer
@@ -89,14 +90,21 @@ def add_arguments(p, output: bool = True) -> None:
     d.add_argument("--augment", help="random augmentation per mini-batch, e.g. 'shift(2)', 'rotate(10)', 'elastic'")
     a = p.add_argument_group("network")
     a.add_argument("--layers", help="dense layer sizes, input first, e.g. 784,30,10")
-    a.add_argument("--net", help="layer spec, e.g. \"conv(20,5) relu pool(2) dense(100) relu softmax(10)\"")
+    a.add_argument("--net", help="layer spec, e.g. \"conv(20,5) relu pool(2) dense(100) relu softmax(10)\"; "
+                                 "also maxout(units,pieces), rbf(units,kernel=gaussian|ricker) (centres by k-means "
+                                 "on the training data; solve_output=true: the softmax above starts at the "
+                                 "least-squares solution), prelu, rrelu, hard_tanh, vanilla_dropout(p), kmaxpool(k)")
     a.add_argument("--preset", help="named settings (see --list-presets); explicit options override it")
     a.add_argument("--list-presets", action="store_true", help="list the presets and exit")
-    a.add_argument("--activation", help="hidden activation for --layers: sigmoid, tanh, relu, leaky_relu, linear")
+    a.add_argument("--activation", help="hidden activation for --layers: sigmoid, tanh, relu, leaky_relu, "
+                                        "hard_tanh, linear")
     a.add_argument("--cost", help="quadratic, cross_entropy or log_likelihood (softmax output); default "
-                                  "cross_entropy, quadratic for regression and reconstruction")
+                                  "cross_entropy, quadratic for regression and reconstruction; margins (linear "
+                                  "outputs): hinge and logistic (two classes, labels ±1), multiclass_hinge (svm, "
+                                  "Weston-Watkins), crammer_singer; regression: l1, huber")
     a.add_argument("--init", help="weights: default (N(0,1/n_in)), large (N(0,1)), lecun, glorot_normal, "
-                                  "glorot_uniform, he, orthogonal")
+                                  "glorot_uniform, he, orthogonal, small (0.01·N(0,1)), sparse (15 non-zero "
+                                  "incoming weights per unit), relu_bias (he, biases 0.01)")
     a.add_argument("--batch-norm", action="store_true", default=None, help="batch normalization after hidden layers")
     a.add_argument("--dropout", type=float, help="dropout probability after every hidden layer of --layers")
     a.add_argument("--init-from", metavar="MODEL", help="transfer learning: start from the network (weights, "
@@ -184,7 +192,7 @@ def complete_settings(s: dict, train) -> None:
     SGD, 0.05 under a linear output's quadratic cost; else the optimizer's own)."""
     s["cost"] = get_cost(s["cost"] or default_cost(s["task"], train)).name
     if s["eta"] is None and s["optimizer"] in ("sgd", "momentum", "nesterov"):
-        linear = s["cost"] == "quadratic" and s["task"] in ("regression", "reconstruction")
+        linear = s["cost"] in ("quadratic", "l1", "huber") and s["task"] in ("regression", "reconstruction")
         s["eta"] = DEFAULT_ETA_LINEAR if linear else DEFAULT_ETA
 
 
@@ -351,7 +359,10 @@ def output_size(task: str, train) -> int:
 
 def output_activation(task: str, cost: str, hidden: str) -> str:
     """The output layer's σ: softmax under log-likelihood, sigmoid for the cross-entropy and for
-    yes/no outputs, linear for quantities."""
+    yes/no outputs, linear for quantities (and for the scores of the margin costs)."""
+    needed = get_cost(cost).output_activation
+    if needed:
+        return needed
     if cost == "log_likelihood":
         return "softmax"
     if task in ("binary", "multilabel") or cost == "cross_entropy":
@@ -618,8 +629,13 @@ def new_network(s: dict, splits, preprocessor, transfer=None):
     model (``transfer``); it keeps the data's preprocessing and class names.  Fills in the settings the
     data decide (:func:`complete_settings`)."""
     complete_settings(s, splits.train)
-    network = transfer.network(s, splits.train, output_size(s["task"], splits.train)) if transfer else \
-        build_network(s, splits.train)
+    if transfer:
+        network = transfer.network(s, splits.train, output_size(s["task"], splits.train))
+    else:
+        network = build_network(s, splits.train)
+        # RBF centres by k-means (and an RBF network's output by least squares): before the first step
+        initialize_from_data(network, splits.train.x,
+                             labels=splits.train.y if s["task"] == "classification" else None)
     network.preprocessor = preprocessor
     network.target_preprocessor = splits.target_preprocessor
     network.class_names = splits.train.class_names

@@ -5,11 +5,15 @@ from nndl.layers.base import (LAYER_TYPES, SPEC_NAMES, Layer, Parameter, layer_f
 from nndl.layers.batchnorm import BatchNorm
 from nndl.layers.conv import Conv2D
 from nndl.layers.dense import Dense
-from nndl.layers.dropout import Dropout
+from nndl.layers.dropout import Dropout, VanillaDropout
+from nndl.layers.kmax import KMaxPool
 from nndl.layers.pooling import AvgPool2D, L2Pool2D, MaxPool2D
+from nndl.layers.rbf import RBF
 from nndl.layers.reshape import Flatten, Reshape
 from nndl.layers.tied import TiedDense
+from nndl.layers.units import Maxout, PReLU, RandomizedLeakyReLU
 
-__all__ = ["ActivationLayer", "AvgPool2D", "BatchNorm", "Conv2D", "Dense", "Dropout", "Flatten", "L2Pool2D",
-           "LAYER_TYPES", "Layer", "MaxPool2D", "Parameter", "Reshape", "SPEC_NAMES", "TiedDense",
+__all__ = ["ActivationLayer", "AvgPool2D", "BatchNorm", "Conv2D", "Dense", "Dropout", "Flatten", "KMaxPool", "L2Pool2D",
+           "LAYER_TYPES", "Layer", "MaxPool2D", "Maxout", "PReLU", "Parameter", "RBF",
+           "RandomizedLeakyReLU", "Reshape", "SPEC_NAMES", "TiedDense", "VanillaDropout",
            "layer_from_config", "no_grad", "recording", "register_layer"]
