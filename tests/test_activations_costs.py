@@ -92,4 +92,4 @@ def test_simplified_deltas_equal_the_general_formula(rng):
 
 def test_unknown_cost_lists_the_valid_ones():
     with pytest.raises(NndlError, match="cross_entropy"):
-        get_cost("hinge")
+        get_cost("focal")            # hinge is a cost now (issue 12)

@@ -15,6 +15,9 @@ VARIANCES = {                                           # the variance of each w
     "glorot_uniform": 2.0 / (N_IN + N_OUT),             # U(±r) has variance r²/3 = (6/(n_in + n_out))/3
     "he": 2.0 / N_IN,
     "orthogonal": 1.0 / N_IN,                           # 400 orthonormal rows of length 500: Σw² = 400
+    "small": 1e-4,                                      # 0.01·N(0, 1)
+    "sparse": 15.0 / N_IN,                              # 15 N(0, 1) weights per row of 500, the rest 0
+    "relu_bias": 2.0 / N_IN,                            # He
 }
 
 
@@ -88,3 +91,16 @@ def test_names_aliases_and_unknown():
     assert "kaiming" in message
     for name in INITIALIZERS:
         assert name in message
+
+
+def test_sparse_init_gives_each_unit_k_incoming_weights():
+    w = weights("sparse")
+    assert ((w != 0).sum(axis=1) == 15).all()
+    conv = get_initializer("sparse").weights((6, 2, 2, 2), 8, 6, np.random.default_rng(0))
+    assert ((conv.reshape(6, -1) != 0).sum(axis=1) == 8).all()        # fewer inputs than k: all of them
+
+
+def test_relu_bias_and_small_biases():
+    rng = np.random.default_rng(0)
+    assert (get_initializer("relu_bias").biases((7,), rng) == np.float32(0.01)).all()
+    assert (get_initializer("small").biases((7,), rng) == 0).all()

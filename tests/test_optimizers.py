@@ -164,6 +164,8 @@ QUADRATIC = {
     "rmsprop": (dict(eta=0.01), Cosine(2000), 1e-8),
     "adadelta": (dict(eta=1.0), Cosine(3000), 1e-8),
     "rprop": (dict(eta=0.1), None, 1e-5),                              # full batch: the exact gradient
+    "adaptive_gains": (dict(eta=0.05, mu=0.5), None, 1e-10),
+    "quickprop": (dict(eta=0.1), None, 1e-10),
 }
 
 
@@ -193,7 +195,8 @@ def test_every_registered_optimizer_is_tested():
 XOR_X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
 XOR_Y = np.array([0, 1, 1, 0])
 XOR = {"sgd": dict(eta=0.5), "momentum": dict(eta=0.1), "nesterov": dict(eta=0.1), "adagrad": dict(eta=0.1),
-       "adadelta": dict(eta=1.0), "rmsprop": dict(eta=0.01), "adam": dict(eta=0.01), "rprop": dict(eta=0.01)}
+       "adadelta": dict(eta=1.0), "rmsprop": dict(eta=0.01), "adam": dict(eta=0.01), "rprop": dict(eta=0.01),
+       "adaptive_gains": dict(eta=0.5, mu=0.5), "quickprop": dict(eta=0.5)}
 
 
 @pytest.mark.parametrize("name", sorted(XOR))
@@ -295,6 +298,7 @@ def test_noise_then_clipping_keeps_the_cap():
 
 # -- checkpoints: state round trip ----------------------------------------------------------------
 ROUND_TRIP = [("sgd", {}), ("momentum", {}), ("nesterov", {}), ("adagrad", {}), ("adadelta", {}),
+              ("rmsprop", dict(mu=0.9)), ("adaptive_gains", dict(mu=0.9)), ("quickprop", {}),
               ("rmsprop", {}), ("adam", {}), ("rprop", {}),
               ("adam", dict(clip_norm=0.7, noise=0.01, noise_gamma=0.6, seed=3)),
               ("rprop", dict(noise=0.01, seed=4)), ("momentum", dict(noise=0.1))]
@@ -462,6 +466,8 @@ def test_against_torch_for_thirty_random_steps():
         (Adagrad(0.1, eps=1e-8), lambda ps: torch.optim.Adagrad(ps, lr=0.1, eps=1e-8)),
         (Adadelta(1.0, rho=0.9, eps=1e-6), lambda ps: torch.optim.Adadelta(ps, lr=1.0, rho=0.9, eps=1e-6)),
         (RMSprop(0.01, rho=0.9, eps=1e-8), lambda ps: torch.optim.RMSprop(ps, lr=0.01, alpha=0.9, eps=1e-8)),
+        (RMSprop(0.01, rho=0.9, eps=1e-8, mu=0.9),
+         lambda ps: torch.optim.RMSprop(ps, lr=0.01, alpha=0.9, eps=1e-8, momentum=0.9)),
         (Adam(0.01), lambda ps: torch.optim.Adam(ps, lr=0.01)),
         (Rprop(0.01), lambda ps: torch.optim.Rprop(ps, lr=0.01)),
     ]

@@ -95,3 +95,34 @@ def test_bad_input_is_a_one_line_error():
         PerceptronNetwork(2, [(nand_perceptron(), (0, 2))], outputs=(2,))
     with pytest.raises(NndlError):
         Perceptron([], 1.0)
+
+
+# --------------------------------------------------------------------------- ±1 outputs and the learning rule
+def test_the_rule_converges_on_a_separable_set():
+    from nndl.perceptron import SignPerceptron, learn
+
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1, 1, (200, 2))
+    margin = x @ np.array([2.0, -1.0]) + 0.2
+    keep = np.abs(margin) > 0.1                     # a margin γ > 0: Novikoff's bound applies
+    x, t = x[keep], np.where(margin[keep] > 0, 1, -1)
+    p, mistakes = learn(x, t, epochs=200)
+    assert isinstance(p, SignPerceptron) and mistakes[-1] == 0 and len(mistakes) < 200
+    assert (p(x) == t).all() and set(np.unique(p(x))) == {-1, 1}
+
+
+def test_the_rule_never_converges_on_xor():
+    from nndl.perceptron import learn
+
+    x = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float)
+    t = np.array([-1, 1, 1, -1])
+    p, mistakes = learn(x, t, epochs=500)
+    assert len(mistakes) == 500 and min(mistakes) > 0          # a mistake in every epoch, forever
+    assert (p(x) == t).sum() <= 3                              # no line separates XOR
+
+
+def test_bad_labels_for_the_rule():
+    from nndl.perceptron import learn
+
+    with pytest.raises(NndlError, match="±1"):
+        learn(np.zeros((3, 2)), [0, 1, 1])

@@ -30,3 +30,19 @@ def test_chapter3_network_reaches_97_7_percent_validation(data_root):
     history = Trainer(10, verbose=False).fit(Classifier(net, SGD(0.5), [L2(5.0)]), s.train, 30,
                                              validation_data=s.validation)
     assert max(history["validation_accuracy"]) >= 0.977
+
+
+def test_the_rbf_preset_reaches_97_5_percent(data_root, tmp_path):
+    """``nndl train --preset rbf-mnist``: 1,000 RBF units, three-phase learning (README: 97.79%)."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[1] / "src"
+    r = subprocess.run([sys.executable, "-m", "nndl", "train", "--preset", "rbf-mnist", "--threads", "1", "--json",
+                        "--out", str(tmp_path / "rbf.npz")], capture_output=True, text=True, timeout=1800,
+                       env=dict(os.environ, PYTHONPATH=str(src), NNDL_DATA=str(data_root)))
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout.splitlines()[-1])["test_accuracy"] >= 0.975

@@ -156,6 +156,18 @@ class LeakyReLU(Activation):
         return f"LeakyReLU(alpha={self.alpha})"
 
 
+class HardTanh(Activation):
+    """hardtanh(z) = max(−1, min(1, z));  derivative 1 for −1 < z < 1, else 0."""
+
+    name = "hard_tanh"
+
+    def forward(self, z):
+        return xp.clip(z, -1, 1)
+
+    def prime(self, z, a):
+        return ((z > -1) & (z < 1)).astype(z.dtype)
+
+
 class Linear(Activation):
     """The identity: a = z;  derivative 1."""
 
@@ -204,7 +216,7 @@ class Step(Activation):
 
 
 ACTIVATIONS = {
-    cls.name: cls for cls in (Sigmoid, Tanh, ReLU, LeakyReLU, Linear, Softmax, Step)
+    cls.name: cls for cls in (Sigmoid, Tanh, ReLU, LeakyReLU, HardTanh, Linear, Softmax, Step)
 }
 
 

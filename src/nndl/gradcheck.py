@@ -5,8 +5,9 @@ For a parameter θ and a small ε,
     ∂C/∂θᵢ ≈ (C(θ + εeᵢ) − C(θ − εeᵢ)) / 2ε,
 
 with an error of order ε².  The check runs in float64 (in float32 the difference of two
-nearly equal costs loses most of its digits), on a fixed batch, with dropout masks held
-fixed.  The relative error per tensor is
+nearly equal costs loses most of its digits), on a fixed batch, with random masks (dropout,
+the randomized leaky ReLU's slopes: every layer with ``fixed_mask``) held fixed.  The
+relative error per tensor is
 
     ‖g_backprop − g_numerical‖ / max(‖g_backprop‖ + ‖g_numerical‖, 1e-12),
 
@@ -17,7 +18,6 @@ from __future__ import annotations
 import numpy
 
 from nndl.backend import to_numpy, xp
-from nndl.layers import Dropout
 
 #: Relative error above which a tensor fails the check.
 THRESHOLD = 1e-5
@@ -85,7 +85,7 @@ def check_gradients(network, x, y, regularizers=(), eps: float = 1e-6, max_entri
     if y.ndim == 1:
         y = network.one_hot(y)
     n = len(x)
-    dropouts = [layer for layer in network.layers if isinstance(layer, Dropout)]
+    dropouts = [layer for layer in network.layers if hasattr(layer, "fixed_mask")]   # dropout, rrelu
     for layer in dropouts:
         layer.fixed_mask = False
     network.backprop(x, y)                    # draws the dropout masks once ...

@@ -15,6 +15,11 @@ name               weights                                    biases
 ``glorot_uniform`` U(±√(6/(n_in + n_out)))                       0
 ``he``             N(0, 2/n_in)          (for ReLU)              0
 ``orthogonal``     a random orthogonal matrix (rows or columns)  0
+``small``          0.01·N(0, 1)         (fixed small scale)      0
+``sparse``         k = 15 non-zero N(0, 1) weights per unit      0
+                   (Martens, 2010), the rest 0
+``relu_bias``      N(0, 2/n_in) (He)                             0.01 (every ReLU
+                                                                 starts active)
 =================  =========================================  ==============
 
 N(0, s²) means a Gaussian of mean 0 and *variance* s².  The book's chapter 6 code
@@ -132,9 +137,54 @@ class OrthogonalInit(Initializer):
         return to_device(self.gain * q.reshape(shape), dtype)
 
 
+class SmallInit(Initializer):
+    """Weights 0.01·N(0, 1), biases 0: the fixed small scale of the course notes (no fan-in)."""
+
+    name = "small"
+
+    def std(self, fan_in, fan_out):
+        return 0.01
+
+
+class SparseInit(Initializer):
+    """Sparse initialization (Martens, 2010): each unit gets ``k`` non-zero incoming weights
+    N(0, 1) at random positions (all of them if it has fewer inputs), the rest 0; biases 0.
+
+    A unit's input is then a sum of k terms whatever the fan-in, so large layers do not
+    saturate, and units differ from the start.  The weight tensor is viewed as (units, rest).
+    """
+
+    name = "sparse"
+
+    def __init__(self, k: int = 15):
+        from nndl import validation
+
+        self.k = validation.whole("sparse init k", k, low=1)
+
+    def weights(self, shape, fan_in, fan_out, rng, dtype=FLOAT):
+        rows, cols = shape[0], int(numpy.prod(shape[1:]))
+        k = min(self.k, cols)
+        chosen = rng.random((rows, cols)).argsort(axis=1)[:, :k]        # k distinct inputs per unit
+        w = numpy.zeros((rows, cols))
+        numpy.put_along_axis(w, chosen, rng.standard_normal((rows, k)), axis=1)
+        return to_device(w.reshape(shape), dtype)
+
+
+class ReluBiasInit(HeInit):
+    """He weights N(0, 2/n_in) and a constant bias 0.01, so that every ReLU starts in its active
+    part and passes a gradient (CS231n's suggestion for ReLU layers)."""
+
+    name = "relu_bias"
+    bias = 0.01
+
+    def biases(self, shape, rng, dtype=FLOAT):
+        return to_device(numpy.full(shape, self.bias), dtype)
+
+
 INITIALIZERS = {
     cls.name: cls
-    for cls in (LargeInit, DefaultInit, LeCunInit, GlorotNormalInit, GlorotUniformInit, HeInit, OrthogonalInit)
+    for cls in (LargeInit, DefaultInit, LeCunInit, GlorotNormalInit, GlorotUniformInit, HeInit, OrthogonalInit,
+                SmallInit, SparseInit, ReluBiasInit)
 }
 _ALIASES = {"xavier": "glorot_normal", "xavier_normal": "glorot_normal", "xavier_uniform": "glorot_uniform",
             "glorot": "glorot_normal", "normal": "large"}

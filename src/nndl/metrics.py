@@ -72,8 +72,12 @@ class BinaryAccuracy(Metric):
 
     name = "binary_accuracy"
 
+    def __init__(self, threshold: float = 0.5):
+        self.threshold = float(threshold)          # 0 for the score of a margin cost (hinge, logistic)
+        super().__init__()
+
     def update(self, a, y):
-        self.total += int(((a > 0.5) == (y > 0.5)).sum())
+        self.total += int(((a > self.threshold) == (y > 0.5)).sum())
         self.count += a.size
 
 

@@ -301,6 +301,33 @@ class Network(Layer):
                             "the products overflow")
         return a
 
+    def features(self, x, upto: int = -1, batch_size: int = 1000, preprocessed: bool = False):
+        """What the first ``upto`` layers make of every row of host array ``x`` (raw examples, through
+        the stored preprocessing unless ``preprocessed``): the activations aᵏ of layer k = ``upto``,
+        counting ``self.layers`` from 1, or from the end when negative (the default −1: everything
+        but the output layer — the features a new head would be trained on).  A host array."""
+        k = self.layer_count(upto)
+        x = self.prepared(x, preprocessed)
+        self.check_input(x)
+        out = []
+        with no_grad():
+            for i in range(0, len(x), batch_size):
+                a = self.as_input(x[i:i + batch_size])
+                for layer in self.layers[:k]:
+                    a = layer.forward(a)
+                out.append(to_numpy(a))
+        return numpy.concatenate(out) if out else numpy.zeros((0,) + tuple(self.layers[k - 1].output_shape),
+                                                                self.dtype)
+
+    def layer_count(self, upto: int) -> int:
+        """``upto`` (1..L, or −L+1..−1 from the end) as the number of leading layers it means."""
+        n = len(self.layers)
+        if isinstance(upto, bool) or not isinstance(upto, (int, numpy.integer)) or not -n < int(upto) <= n \
+                or int(upto) == 0:
+            raise NndlError(f"upto={upto!r}: this network has {n} layers; give 1..{n}, or -1..{1 - n} to count "
+                            f"from the end")
+        return int(upto) if upto > 0 else n + int(upto)
+
     def predict(self, x, batch_size: int = 1000, preprocessed: bool = False):
         """The predicted class of every row of ``x`` (raw examples, see :meth:`predict_proba`): the most
         active output neuron, or for a single output (a yes/no classifier) 1 where it is above ½."""
@@ -310,7 +337,7 @@ class Network(Layer):
                             "targets' units")
         a = self.predict_proba(x, batch_size, preprocessed)
         if a.ndim == 2 and a.shape[1] == 1:
-            return (a[:, 0] > 0.5).astype(numpy.int64)
+            return (a[:, 0] > getattr(self.cost, "decision_threshold", 0.5)).astype(numpy.int64)   # hinge: 0
         return a.argmax(axis=1)
 
     def evaluate(self, x, labels, batch_size: int = 1000, preprocessed: bool = False) -> tuple[float, float]:

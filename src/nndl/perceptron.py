@@ -13,6 +13,17 @@ can compute any logical function — the book's example adds two bits, x₁ ⊕ 
 bitwise sum) and x₁x₂ (the carry bit), with five NAND perceptrons
 (:func:`half_adder`, :func:`two_bit_adder`).
 
+The perceptron of the course notes outputs ±1 instead, y = sign(w·x + b) (+1 if w·x + b > 0,
+else −1), and *learns* (Rosenblatt, 1958): going through labelled examples (x, t), t = ±1, and
+for each one it gets wrong (t(w·x + b) ≤ 0)
+
+    w ← w + η t x,    b ← b + η t.
+
+If some w, b separate the two classes with a margin, the rule stops making mistakes after
+finitely many updates (Novikoff, 1962: at most (R/γ)² with R = max ‖x‖ and γ the margin);
+if none does — XOR: (0,0), (1,1) one class, (0,1), (1,0) the other — it never stops,
+which is why a hidden layer is needed (:class:`SignPerceptron`, :func:`learn`).
+
 The step function is :func:`nndl.activations.step`.  It has no useful derivative, which
 is why the book moves on to sigmoid neurons: a small change in a weight can flip a
 perceptron's output completely, so learning by small changes does not work.
@@ -24,7 +35,8 @@ import numpy
 from nndl.activations import step
 from nndl.errors import NndlError
 
-__all__ = ["Perceptron", "PerceptronNetwork", "nand_perceptron", "half_adder", "two_bit_adder"]
+__all__ = ["Perceptron", "PerceptronNetwork", "SignPerceptron", "learn", "nand_perceptron", "half_adder",
+           "two_bit_adder"]
 
 
 def _as_batch(x, n: int, what: str):
@@ -79,6 +91,55 @@ class Perceptron:
 
     def __repr__(self) -> str:
         return f"Perceptron(weights={self.weights.tolist()}, bias={self.bias:g})"
+
+
+class SignPerceptron(Perceptron):
+    """A perceptron with ±1 outputs: y = +1 if w·x + b > 0, else −1.  Learns with :func:`learn`."""
+
+    def __call__(self, x):
+        batch, single = _as_batch(x, self.n_inputs, "perceptron input")
+        out = numpy.where(batch @ self.weights + self.bias > 0, 1, -1).astype(numpy.int64)
+        return int(out[0]) if single else out
+
+    def __repr__(self) -> str:
+        return f"SignPerceptron(weights={self.weights.tolist()}, bias={self.bias:g})"
+
+
+def learn(x, t, epochs: int = 100, eta: float = 1.0, seed: int = 0):
+    """The perceptron learning rule on examples ``x`` (N, n) with labels ``t`` = ±1 (N,).
+
+    Each epoch visits the examples in an order drawn from the seeded generator and applies
+    w ← w + η t x, b ← b + η t to every one misclassified (t(w·x + b) ≤ 0) — online, one example
+    at a time, as the rule is stated (each update changes the next example's verdict).
+    Starts from w = 0, b = 0; stops after an epoch without mistakes or after ``epochs``.
+
+    Returns ``(perceptron, mistakes)``: the :class:`SignPerceptron` and the number of mistakes
+    in each epoch (its last entry is 0 exactly when the rule converged).
+    """
+    if numpy.ndim(x) != 2 or len(x) == 0:
+        raise NndlError(f"perceptron training inputs must be a non-empty (N, n) array, got shape {numpy.shape(x)}")
+    x, _ = _as_batch(x, numpy.shape(x)[1], "perceptron training inputs")
+    t = numpy.asarray(t)
+    if t.shape != (len(x),) or not numpy.isin(t, (-1, 1)).all():
+        raise NndlError(f"perceptron labels must be {len(x)} values of ±1, got shape {t.shape} "
+                        f"with values {sorted(set(numpy.unique(t).tolist()))[:5]}")
+    eta = float(eta)
+    if not eta > 0:
+        raise NndlError(f"the perceptron's learning rate η must be positive, got {eta}")
+    rng = numpy.random.default_rng(seed)
+    w, b = numpy.zeros(x.shape[1]), 0.0
+    mistakes = []
+    for _ in range(int(epochs)):
+        wrong = 0
+        for i in rng.permutation(len(x)):
+            if t[i] * (x[i] @ w + b) <= 0:
+                w += eta * t[i] * x[i]
+                b += eta * t[i]
+                wrong += 1
+        mistakes.append(wrong)
+        if wrong == 0:
+            break
+    return SignPerceptron(w, b), mistakes
 
 
 def nand_perceptron() -> Perceptron:

@@ -101,6 +101,16 @@ PRESETS: dict[str, dict] = {
         "description": "ch6-augmented with batch normalization and three conv layers (32, 64, 64 filters), "
                        "30 epochs",
     },
+    "rbf-mnist": {
+        # A radial basis function network, three-phase learning (README: "Units, losses and
+        # initializers"): 1,000 Gaussian units whose centres start at k-means centres of the training
+        # images and whose widths start at each cluster's spread, the softmax output at the ridge
+        # least-squares solution, then all of it trained by backprop.
+        "net": "rbf(1000,solve_output=true) softmax(10)",
+        "cost": "log_likelihood", "optimizer": "adam", "eta": 0.001, "lmbda": 0.0, "epochs": 12,
+        "batch_size": 100, "init": "default", "expand": False, "augment": False, "book": None,
+        "description": "an RBF network: 1,000 Gaussian units, k-means centres and widths, trained by backprop",
+    },
     "fast": {
         # The README's "99% in seconds" row.
         "net": "conv(16,5) relu pool(2) conv(32,5) relu pool(2) dense(100) relu softmax(10)",

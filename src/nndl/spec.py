@@ -18,9 +18,16 @@ activation.  The layers of nndl itself:
 ``flatten``, ``reshape(d1, d2, ..)``        change the shape of each example
 ``dense(units)``                            a fully connected layer; ``init=NAME``, ``bias=false``
 ``dropout(p)``                              drop each input with probability p while training
+``vanilla_dropout(p)``                      the same, unscaled, and scaled by 1 − p at test time
 ``bn``, ``batchnorm``                       batch normalization
+``maxout(units, pieces)``                   maxout units, the largest of k affine pieces
+``rbf(units[, kernel][, width])``           radial basis units (gaussian, ricker), k-means centres;
+                                            ``solve_output=true``: least-squares softmax start
+``prelu``, ``rrelu(lower, upper)``          PReLU (learned α), randomized leaky ReLU
+``kmaxpool(k)``                             the k largest values of each example (channel), in order
 ``relu``, ``sigmoid``, ``tanh``,            an activation; ``leaky_relu(alpha=0.01)``
-``leaky_relu``, ``linear``, ``softmax``
+``leaky_relu``, ``hard_tanh``, ``linear``,
+``softmax``
 ``softmax(units)``, ``sigmoid(units)``, ..  a dense layer with that activation (an output layer)
 ``embedding(D[, vocabulary=V])``            token ids (T,) → vectors (T, D)
 ``rnn(H)``, ``lstm(H)``, ``gru(H)``         recurrent layers over (T, D) (:mod:`nndl.layers.recurrent`):

@@ -71,13 +71,13 @@ class Trainer:
         examples per part.
     verbose : bool
         One line per epoch on stdout, and a progress bar on stderr when that is a terminal.
-    shuffle : bool
-        False: the mini-batches of every epoch go in the order of the examples (a stream
-        cut into consecutive pieces for truncated BPTT, :mod:`nndl.data.text`).
+    order : object with ``indices(n, rng)``, optional
+        The order of the examples in each epoch (:mod:`nndl.curriculum`: ``FixedOrder()``, easy to
+        hard ``ByScore(scores)``); default: reshuffled every epoch.
     """
 
     def __init__(self, batch_size: int = 10, callbacks=(), seed=None, threads="auto", workers="auto",
-                 verbose: bool = True, shuffle: bool = True):
+                 verbose: bool = True, order=None):
         self.batch_size = validation.whole("batch size", batch_size, low=1)
         if workers != "auto":
             workers = validation.whole("workers ('auto' or a number)", workers, low=1)
@@ -90,7 +90,7 @@ class Trainer:
                                 f"wrap a function in LambdaCallback(on_epoch_end=...)")
         self.seed = seed
         self.verbose = bool(verbose)
-        self.shuffle = bool(shuffle)
+        self.order = order
         self.rng = None
         self.history = History()
         self.epoch = 0                   # epochs completed
@@ -220,7 +220,7 @@ class Trainer:
 
     def _train_epoch(self, source, n, hooks) -> dict:
         model, m = self.model, self.batch_size
-        order = to_device(self.rng.permutation(n) if self.shuffle else numpy.arange(n))
+        order = to_device(self.rng.permutation(n) if self.order is None else self.order.indices(n, self.rng))
         n_batches = self.batches_per_epoch
         for hook in hooks["on_epoch_begin"]:
             hook(self.epoch + 1)

@@ -117,6 +117,41 @@ def text_seeds() -> list[bytes]:
     return [english, "Ünïcödé — text, ½ of it ✓\n".encode() * 30]
 
 
+def serve_onnx(path):
+    """An ONNX file as ``nndl serve MODEL.onnx`` reads it: loaded, fully checked, its input and classes read."""
+    from nndl.cli.serve_cmd import model_for_page
+    return model_for_page(path)
+
+
+def onnx_seeds() -> list[bytes]:
+    """Small exported models: a dense net for 28x28 digits (with its class names), a conv net with batch norm."""
+    pytest.importorskip("onnx")
+    from nndl.export.onnx import to_onnx
+    from nndl.network import Network
+    from nndl.spec import parse_spec
+    dense = Network(parse_spec("dense(3) softmax(10)", (784,)), (784,))
+    dense.class_names = [str(i) for i in range(10)]
+    conv = Network(parse_spec("conv(2,4,2) bn relu pool(2) softmax(10)", (1, 28, 28)), (1, 28, 28))
+    return [to_onnx(dense).SerializeToString(), to_onnx(conv).SerializeToString()]
+
+
+def follow_run_log(path):
+    """A run's JSON lines as the live view follows them: read in two polls (the file grows in between)."""
+    from nndl.serve.runlog import RunLog
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2])
+    log = RunLog(path)
+    log.poll()
+    path.write_bytes(data)
+    state = log.poll()
+    assert all(isinstance(e.get("epoch"), int) for e in state["epochs"])
+    return state
+
+
+def run_log_seeds() -> list[bytes]:
+    return [(Path(__file__).resolve().parents[2] / "docs" / "results" / "onnx" / "live-conv.jsonl").read_bytes()]
+
+
 def load_idx_folder(path):
     """Load the folder the mutated file sits in (decoding afresh: the cache is cleared)."""
     from nndl.data import clear_cache, load_idx_folder
@@ -169,6 +204,10 @@ TARGETS = [
     Target("checkpoint", "run.ckpt.npz", resume_checkpoint, formats.checkpoint_seeds,
            lambda seeds: generic_mutators(seeds) + formats.model_mutators() * 3, fast_cases=400),
     Target("text", "corpus.txt", load_text, text_seeds, generic_mutators, fast_cases=300),
+    Target("onnx for nndl serve", "model.onnx", serve_onnx, onnx_seeds, generic_mutators, fast_cases=300,
+           slow_cases=3000),
+    Target("run log (live view)", "run.jsonl", follow_run_log, run_log_seeds, generic_mutators, fast_cases=300,
+           slow_cases=3000),
     Target("nndl evaluate", "model.npz", evaluate_command, lambda: formats.command_model_seeds(DATA_ROOT),
            lambda seeds: generic_mutators(seeds) + formats.model_mutators() * 3, fast_cases=200, slow_cases=2000,
            names_file=False),

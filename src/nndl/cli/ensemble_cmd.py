@@ -1,5 +1,8 @@
-"""``nndl ensemble MODEL...``: evaluate saved models voting together."""
+"""``nndl ensemble MODEL...``: evaluate saved models voting together (``--from-study STUDY --top K``: the
+models of a sweep's best trials)."""
 from __future__ import annotations
+
+import os
 
 import numpy
 
@@ -14,7 +17,13 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("ensemble", help="evaluate several saved models voting together",
                               description="Accuracy of an ensemble of saved models (the book's plurality vote, "
                                           "or averaged probabilities) and of each model alone.")
-    p.add_argument("models", nargs="+", help="models saved by nndl train (.npz)")
+    p.add_argument("models", nargs="*", help="models saved by nndl train (.npz)")
+    p.add_argument("--from-study", metavar="STUDY", help="take the models of the best trials of an nndl sweep study")
+    p.add_argument("--top", type=int, default=5, help="with --from-study: how many of the best trials (default 5)")
+    p.add_argument("--storage", default=os.environ.get("NNDL_SWEEP_STORAGE") or None,
+                   help="with --from-study: the sweep's storage (default: $NNDL_SWEEP_STORAGE, else "
+                        "SWEEP_DIR/journal.log)")
+    p.add_argument("--sweep-dir", default="sweeps", help="with --from-study: the sweep's folder (default sweeps/)")
     p.add_argument("--vote", default="plurality", choices=VOTES)
     p.add_argument("--data", help="'mnist', an IDX folder or a CSV file (default: the first model's data)")
     p.add_argument("--split", default="test", choices=["test", "validation", "train"],
@@ -24,6 +33,12 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    if args.from_study:
+        from nndl.sweep.show import study_models
+
+        args.models = list(args.models) + study_models(args.from_study, args.top, args.storage, args.sweep_dir)
+    if not args.models:
+        raise NndlError("name the models to ensemble, or --from-study STUDY")
     networks = [io.load(path) for path in args.models]
     classes = {net.num_classes for net in networks}
     if len(classes) != 1:

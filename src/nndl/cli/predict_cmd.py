@@ -117,7 +117,7 @@ def predict_rows(args, network, table: str) -> int:
     p = network.predict_proba(x).reshape(len(x), -1)
     for line, row in zip(lines, p):
         if task == "binary":
-            _print_binary(args, line, float(row[0]), names)
+            _print_binary(args, line, float(row[0]), names, getattr(network.cost, "decision_threshold", 0.5))
         elif task == "multilabel":
             _print_labels(args, line, row, names)
         else:
@@ -154,9 +154,16 @@ def _print_values(args, line: int, values: dict) -> None:
         print(f"line {line}: " + ", ".join(f"{name} {value:.6g}" for name, value in values.items()))
 
 
-def _print_binary(args, line: int, p: float, names) -> None:
-    """The class name of p > ½ and p, the probability of the second class (what the output neuron says)."""
-    prediction, positive = names[int(p > 0.5)], names[1] if len(names) > 1 else "1"
+def _print_binary(args, line: int, p: float, names, threshold: float = 0.5) -> None:
+    """The class name of p > ½ and p, the probability of the second class (what the output neuron says);
+    under a margin cost (hinge, logistic) the output is a score, and the class is that of score > 0."""
+    prediction, positive = names[int(p > threshold)], names[1] if len(names) > 1 else "1"
+    if threshold != 0.5:
+        if args.json:
+            print_json({"line": line, "prediction": prediction, "score": p, "of": positive})
+        else:
+            print(f"line {line}: {prediction}  (score {p:.3f}; above {threshold:g} means {positive})")
+        return
     if args.json:
         print_json({"line": line, "prediction": prediction, "probability": p, "of": positive})
     else:

@@ -31,7 +31,8 @@ VALIDATION_STREAMS = 32
 #: Options of ``nndl train`` that mean nothing for a text corpus.
 NOT_FOR_TEXT = ("layers", "label", "task", "preprocess", "expand", "augment", "batch_norm", "dropout", "resume",
                 "preset", "checkpoint", "monitor_training", "monitor_test", "train_size", "lmbda", "l1", "max_norm",
-                "schedule", "momentum", "grad_noise", "activation", "cost", "monitor", "init", "workers")
+                "schedule", "momentum", "grad_noise", "activation", "cost", "monitor", "init", "workers",
+                "init_from", "freeze", "replace_head", "order", "serve")
 
 
 class ResetStates(Callback):
@@ -143,10 +144,11 @@ def build(args, corpus):
 
         callbacks.append(JSONLines())
     from nndl.cli.train_cmd import _count
+    from nndl.curriculum import FixedOrder
 
     threads = _count(args.threads, "--threads") or "auto"
     trainer = Trainer(args.batch_size or DEFAULT_BATCH, callbacks, seed=args.seed or 0, threads=threads,
-                      workers=1, verbose=not (args.quiet or args.json), shuffle=not stateful)
+                      workers=1, verbose=not (args.quiet or args.json), order=FixedOrder() if stateful else None)
     return spec, model, trainer, validation
 
 

@@ -24,10 +24,15 @@ from nndl.cli.common import (check_writable, data_setting, info, make_from_regis
                              stored_settings)
 from nndl.costs import get_cost
 from nndl.errors import NndlError
+from nndl.layers.data_init import initialize_from_data
 from nndl.models import model_for_task
 from nndl.registry import normalize
 from nndl.trainer import Trainer
 
+#: The optimizers that take --momentum (as their ``mu``).
+MOMENTUM_OPTIMIZERS = ("momentum", "nesterov", "rmsprop", "adaptive_gains")
+#: The optimizers meant for full batches (a note says so when mini-batches are smaller).
+FULL_BATCH_OPTIMIZERS = ("adaptive_gains", "quickprop")
 #: The defaults when neither the command line nor a preset says otherwise.
 DEFAULTS = {
     "data": "mnist", "label": None, "task": None, "layers": None, "net": None, "activation": "sigmoid",
@@ -36,7 +41,7 @@ DEFAULTS = {
     "early_stop": None, "monitor": None, "schedule": None, "seed": 0, "batch_norm": False, "max_norm": None,
     "preprocess": None, "clip_norm": None, "clip_value": None, "grad_noise": None, "expand": False, "augment": None,
     "monitor_training": False, "monitor_test": False, "threads": "auto",
-    "workers": "auto",
+    "workers": "auto", "init_from": None, "freeze": 0, "replace_head": None, "order": None,
 }
 #: What ``--resume`` lets the command line change: how long and how the run goes, not what it trains.
 RESUME_MAY_CHANGE = ("epochs", "threads", "workers")
@@ -65,6 +70,12 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "train", help="train a network and save it",
         description="Train a network (by default the book's [784,100,10] on MNIST) and save it as .npz.")
+    add_arguments(p)
+    p.set_defaults(func=run)
+
+
+def add_arguments(p, output: bool = True) -> None:
+    """The options of ``nndl train`` (``nndl cv`` takes them too, without the output group's model files)."""
     d = p.add_argument_group("data")
     d.add_argument("--data", help="'mnist' (default), a folder of IDX files in MNIST's layout, a CSV file, or a "
                                   ".txt file (a character model: see --seq-length)")
@@ -81,20 +92,38 @@ def register(subparsers) -> None:
     d.add_argument("--augment", help="random augmentation per mini-batch, e.g. 'shift(2)', 'rotate(10)', 'elastic'")
     a = p.add_argument_group("network")
     a.add_argument("--layers", help="dense layer sizes, input first, e.g. 784,30,10")
-    a.add_argument("--net", help="layer spec, e.g. \"conv(20,5) relu pool(2) dense(100) relu softmax(10)\"")
+    a.add_argument("--net", help="layer spec, e.g. \"conv(20,5) relu pool(2) dense(100) relu softmax(10)\"; "
+                                 "also maxout(units,pieces), rbf(units,kernel=gaussian|ricker) (centres by k-means "
+                                 "on the training data; solve_output=true: the softmax above starts at the "
+                                 "least-squares solution), prelu, rrelu, hard_tanh, vanilla_dropout(p), kmaxpool(k)")
     a.add_argument("--preset", help="named settings (see --list-presets); explicit options override it")
     a.add_argument("--list-presets", action="store_true", help="list the presets and exit")
-    a.add_argument("--activation", help="hidden activation for --layers: sigmoid, tanh, relu, leaky_relu, linear")
+    a.add_argument("--activation", help="hidden activation for --layers: sigmoid, tanh, relu, leaky_relu, "
+                                        "hard_tanh, linear")
     a.add_argument("--cost", help="quadratic, cross_entropy or log_likelihood (softmax output); default "
-                                  "cross_entropy, quadratic for regression and reconstruction")
+                                  "cross_entropy, quadratic for regression and reconstruction; margins (linear "
+                                  "outputs): hinge and logistic (two classes, labels ±1), multiclass_hinge (svm, "
+                                  "Weston-Watkins), crammer_singer; regression: l1, huber")
     a.add_argument("--init", help="weights: default (N(0,1/n_in)), large (N(0,1)), lecun, glorot_normal, "
-                                  "glorot_uniform, he, orthogonal")
+                                  "glorot_uniform, he, orthogonal, small (0.01·N(0,1)), sparse (15 non-zero "
+                                  "incoming weights per unit), relu_bias (he, biases 0.01)")
     a.add_argument("--batch-norm", action="store_true", default=None, help="batch normalization after hidden layers")
     a.add_argument("--dropout", type=float, help="dropout probability after every hidden layer of --layers")
+    a.add_argument("--init-from", metavar="MODEL", help="transfer learning: start from the network (weights, "
+                                                        "cost) of a trained model file instead of --layers/--net")
+    a.add_argument("--freeze", type=int, metavar="N", help="with --init-from: keep the weights of the first N layers "
+                                                           "that hold weights (dense, conv, batch norm) unchanged")
+    a.add_argument("--replace-head", type=int, metavar="K", help="with --init-from: replace the dense output layer "
+                                                                 "by a new one of K neurons (same activation)")
     t = p.add_argument_group("training")
-    t.add_argument("--optimizer", help="sgd (default), momentum, nesterov, adagrad, adadelta, rmsprop, adam, rprop")
+    t.add_argument("--optimizer", help="sgd (default), momentum, nesterov, adagrad, adadelta, rmsprop (with "
+                                       "--momentum: RMSprop with momentum), adam, rprop; full batch (--batch-size "
+                                       "the training set): adaptive_gains (per-weight gains, +0.05 while the "
+                                       "gradient's sign agrees with the last step, x0.95 otherwise, in [0.1, 10]; "
+                                       "with --momentum), quickprop (Fahlman's secant steps)")
     t.add_argument("--eta", type=float, help="learning rate η (default 0.5 for sgd, the optimizer's own otherwise)")
-    t.add_argument("--momentum", type=float, help="momentum coefficient μ (with sgd: momentum SGD)")
+    t.add_argument("--momentum", type=float, help="momentum coefficient μ (with sgd: momentum SGD; also for "
+                                                  "nesterov, rmsprop, adaptive_gains)")
     t.add_argument("--epochs", type=int, help="number of epochs (default 10)")
     t.add_argument("--batch-size", type=int, help="mini-batch size (default 10)")
     t.add_argument("--lmbda", type=float, help="L2 regularization λ (the book's; default 5.0 for the default net)")
@@ -114,6 +143,10 @@ def register(subparsers) -> None:
     t.add_argument("--monitor", metavar="FIGURE", help="what 'improvement' means for --early-stop, the kept weights "
                                                        "and plateau(N): validation_accuracy (default for classifiers), "
                                                        "validation_mse (regression), validation_cost, ...")
+    t.add_argument("--order", help="the order of the training examples in each epoch: shuffle (default: "
+                                   "reshuffled every epoch), fixed (the same order every epoch, no shuffling), "
+                                   "loss:MODEL (curriculum: easy to hard by each example's cost under the trained "
+                                   "MODEL, every epoch)")
     t.add_argument("--seed", type=int, help="seed for weights, shuffling, dropout and data splits (default 0)")
     t.add_argument("--threads", help="BLAS threads: auto (default: one for matrix products under a GFLOP, which "
                                      "is every net of the book, robust when other programs run; conv nets still "
@@ -121,6 +154,8 @@ def register(subparsers) -> None:
     t.add_argument("--workers", help="cut each mini-batch into this many parts trained at once on threads: "
                                      "auto (default: one per BLAS thread when the network allows) or a number "
                                      "(1: one piece)")
+    if not output:
+        return
     o = p.add_argument_group("output")
     o.add_argument("--out", help="where to save the model (default model.npz; with --resume, the first run's)")
     o.add_argument("--checkpoint", help="write a checkpoint here after every epoch (with --resume: by default the "
@@ -133,8 +168,9 @@ def register(subparsers) -> None:
     o.add_argument("--monitor-test", action="store_true", default=None,
                    help="also measure the test data after every epoch (the book's network.py does)")
     o.add_argument("--json", action="store_true", help="one JSON object per epoch on stdout, and a last one")
+    o.add_argument("--serve", type=int, metavar="PORT", help="a live view of this run at http://127.0.0.1:PORT/live "
+                                                               "(0: any free port) while it trains")
     o.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
-    p.set_defaults(func=run)
 
 
 # -- settings ---------------------------------------------------------------------------------
@@ -161,7 +197,7 @@ def complete_settings(s: dict, train) -> None:
     SGD, 0.05 under a linear output's quadratic cost; else the optimizer's own)."""
     s["cost"] = get_cost(s["cost"] or default_cost(s["task"], train)).name
     if s["eta"] is None and s["optimizer"] in ("sgd", "momentum", "nesterov"):
-        linear = s["cost"] == "quadratic" and s["task"] in ("regression", "reconstruction")
+        linear = s["cost"] in ("quadratic", "l1", "huber") and s["task"] in ("regression", "reconstruction")
         s["eta"] = DEFAULT_ETA_LINEAR if linear else DEFAULT_ETA
 
 
@@ -184,6 +220,13 @@ def _check_settings(s: dict) -> None:
         s["task"] = model_for_task(s["task"]).task
     if s["schedule"]:
         _schedule(s["schedule"])            # a bad schedule is one line before the data are read
+    if s.get("order"):
+        from nndl import curriculum
+
+        curriculum.from_text(s["order"])    # and so is a bad --order
+        if s["order"].strip().lower().startswith("loss") and (s["expand"] or s["augment"]):
+            raise NndlError("--order loss:MODEL orders the training examples as they are; it does not go with "
+                            "--expand or --augment")
 
 
 def resumed_settings(args, stored: dict) -> dict:
@@ -321,7 +364,10 @@ def output_size(task: str, train) -> int:
 
 def output_activation(task: str, cost: str, hidden: str) -> str:
     """The output layer's σ: softmax under log-likelihood, sigmoid for the cross-entropy and for
-    yes/no outputs, linear for quantities."""
+    yes/no outputs, linear for quantities (and for the scores of the margin costs)."""
+    needed = get_cost(cost).output_activation
+    if needed:
+        return needed
     if cost == "log_likelihood":
         return "softmax"
     if task in ("binary", "multilabel") or cost == "cross_entropy":
@@ -404,8 +450,9 @@ def build_model(s: dict, network):
     if s["eta"] is not None:
         kwargs["eta"] = s["eta"]
     if s["momentum"] is not None:
-        if name not in ("momentum", "nesterov"):
-            raise NndlError(f"--momentum goes with the sgd, momentum or nesterov optimizer, not {name}")
+        if name not in MOMENTUM_OPTIMIZERS:
+            raise NndlError(f"--momentum goes with the sgd, {', '.join(MOMENTUM_OPTIMIZERS[:-1])} or "
+                            f"{MOMENTUM_OPTIMIZERS[-1]} optimizer, not {name}")
         kwargs["mu"] = s["momentum"]
     if s["clip_norm"] is not None:
         kwargs["clip_norm"] = s["clip_norm"]
@@ -455,8 +502,13 @@ def build_trainer(s: dict, model, quiet: bool, callbacks=(), splits=None) -> Tra
         before.append(DeadUnits())
     before.append(DivergenceGuard())
     threads, workers = _count(s["threads"], "--threads"), _count(s["workers"], "--workers")
+    order = None
+    if s.get("order") and splits is not None:
+        from nndl import curriculum
+
+        order = curriculum.from_text(s["order"], splits.train, s["task"], model.network.preprocessor)
     return Trainer(s["batch_size"], before + list(callbacks), seed=s["seed"], threads=threads, workers=workers,
-                   verbose=not quiet)
+                   verbose=not quiet, order=order)
 
 
 def _schedule(text: str):
@@ -547,6 +599,9 @@ def prepare(args, quiet: bool):
     else:
         s = resolve_settings(args)
         _check_settings(s)
+    from nndl.transfer import Transfer, freeze
+
+    transfer = None if args.resume else Transfer.from_settings(s)
     args.out = args.out or s.get("out") or DEFAULT_OUT
     given = "--checkpoint" if args.checkpoint else "--resume"
     args.checkpoint = args.checkpoint or args.resume
@@ -557,18 +612,22 @@ def prepare(args, quiet: bool):
         info(splits.note)
     if not args.resume:
         s["features"] = feature_columns(s)
-        complete_settings(s, splits.train)
-        network = build_network(s, splits.train)
-        network.preprocessor = preprocessor
-        network.target_preprocessor = splits.target_preprocessor
-        network.class_names = splits.train.class_names
+        network = new_network(s, splits, preprocessor, transfer)
+    freeze(network, s.get("freeze") or 0)
     model = build_model(s, network)
+    if s["optimizer"] in FULL_BATCH_OPTIMIZERS and s["batch_size"] < len(splits.train) and not quiet:
+        info(f"nndl train: note: {s['optimizer']} is a full-batch method; with mini-batches of {s['batch_size']} "
+             f"the gradient's signs flip from batch to batch (--batch-size {len(splits.train)} for full batches)")
     metadata = {"settings": s}
     callbacks = []
     if args.json:
         from nndl.callbacks import JSONLines
 
         callbacks.append(JSONLines())
+    if getattr(args, "serve", None) is not None:
+        from nndl.serve.training import LiveView
+
+        callbacks.append(LiveView(args.serve))
     if args.checkpoint:
         from nndl.callbacks import Checkpoint
 
@@ -579,6 +638,24 @@ def prepare(args, quiet: bool):
     if args.resume:
         io.restore(trainer, model, state)
     return s, trainer, splits, training_source(s, splits.train, network), metadata
+
+
+def new_network(s: dict, splits, preprocessor, transfer=None):
+    """The network to train on ``splits``: built from the settings, or adapted from ``--init-from``'s
+    model (``transfer``); it keeps the data's preprocessing and class names.  Fills in the settings the
+    data decide (:func:`complete_settings`)."""
+    complete_settings(s, splits.train)
+    if transfer:
+        network = transfer.network(s, splits.train, output_size(s["task"], splits.train))
+    else:
+        network = build_network(s, splits.train)
+        # RBF centres by k-means (and an RBF network's output by least squares): before the first step
+        initialize_from_data(network, splits.train.x,
+                             labels=splits.train.y if s["task"] == "classification" else None)
+    network.preprocessor = preprocessor
+    network.target_preprocessor = splits.target_preprocessor
+    network.class_names = splits.train.class_names
+    return network
 
 
 def save_interrupted(args, trainer, metadata: dict, seconds: float) -> int:

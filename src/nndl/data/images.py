@@ -103,7 +103,7 @@ def _read_file(path: Path) -> io.BytesIO:
     return io.BytesIO(data)
 
 
-def _open_grey(path: Path) -> np.ndarray:
+def _open_grey(path: Path, data: bytes | None = None) -> np.ndarray:
     """Read an image file as grey levels in [0, 1] (float64), alpha composited onto white.
 
     The size in the header is checked (:func:`_check_size`) before the pixels are
@@ -116,7 +116,8 @@ def _open_grey(path: Path) -> np.ndarray:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # "Corrupt EXIF data", "Tag data larger than file", ...
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(_read_file(path), formats=IMAGE_FORMATS) as image:
+            source = _read_file(path) if data is None else io.BytesIO(data)
+            with Image.open(source, formats=IMAGE_FORMATS) as image:
                 _check_size(image, path)
                 image.load()
                 grey = _grey_on_white(image)
@@ -206,7 +207,23 @@ def load_digit_image(path) -> np.ndarray:
         If Pillow is missing, the file cannot be read as an image, or it is blank.
     """
     path = Path(path)
-    ink = _normalise(_open_grey(path), path)
+    return _prepared(_open_grey(path), path)
+
+
+def load_digit_bytes(data: bytes, name: str = "the upload") -> np.ndarray:
+    """:func:`load_digit_image` for the bytes of an image file (an upload), errors naming ``name``.
+
+    At most :data:`MAX_IMAGE_BYTES` bytes and :data:`MAX_PIXELS` pixels, as for files.
+    """
+    if len(data) > MAX_IMAGE_BYTES:
+        raise NndlError(f"{name}: more than {MAX_IMAGE_BYTES} bytes; nndl reads image files of up to "
+                        f"{MAX_IMAGE_BYTES >> 20} MB")
+    return _prepared(_open_grey(Path(name), bytes(data)), name)
+
+
+def _prepared(grey: np.ndarray, path) -> np.ndarray:
+    """Steps 2-6 on grey levels in [0, 1]: the (784,) float32 MNIST-style digit."""
+    ink = _normalise(grey, path)
     digit = _fit_box(_crop(ink))
     if not digit.sum() > 0:  # pragma: no cover - a non-blank crop keeps some ink
         raise NndlError(f"{path}: no digit found, the image is blank")

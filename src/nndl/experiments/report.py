@@ -62,7 +62,9 @@ def _link(path: Path, start: Path) -> str:
 
 
 def render(results: list[dict], out: Path) -> str:
-    """The Markdown page for ``results`` (as :func:`load_results` returns them), with links relative to ``out``."""
+    """The Markdown page for ``results`` (as :func:`load_results` returns them), with links relative to ``out``;
+    chapter by chapter (an experiment registered later for an earlier chapter goes with its chapter)."""
+    results = sorted(results, key=lambda r: r["chapter"])
     env = results[0].get("environment", {})
     quick = [r["name"] for r in results if r.get("quick")]
     total = sum(float(r.get("seconds") or 0) for r in results)

@@ -5,14 +5,18 @@ from nndl.layers.base import (LAYER_TYPES, SPEC_NAMES, Layer, Parameter, layer_f
 from nndl.layers.batchnorm import BatchNorm
 from nndl.layers.conv import Conv2D
 from nndl.layers.dense import Dense
-from nndl.layers.dropout import Dropout
+from nndl.layers.dropout import Dropout, VanillaDropout
 from nndl.layers.embedding import Embedding
+from nndl.layers.kmax import KMaxPool
 from nndl.layers.pooling import AvgPool2D, L2Pool2D, MaxPool2D
+from nndl.layers.rbf import RBF
 from nndl.layers.reshape import Flatten, Reshape
 from nndl.layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistributed
 from nndl.layers.tied import TiedDense
+from nndl.layers.units import Maxout, PReLU, RandomizedLeakyReLU
 
 __all__ = ["ActivationLayer", "AvgPool2D", "BatchNorm", "Bidirectional", "Conv2D", "Dense", "Dropout", "Embedding",
-           "Flatten", "GRU", "L2Pool2D", "LAYER_TYPES", "LSTM", "Layer", "MaxPool2D", "Parameter", "Reshape",
-           "SPEC_NAMES", "SimpleRNN", "TiedDense", "TimeDistributed",
+           "Flatten", "GRU", "KMaxPool", "L2Pool2D", "LAYER_TYPES", "LSTM", "Layer", "MaxPool2D", "Maxout", "PReLU",
+           "Parameter", "RBF", "RandomizedLeakyReLU", "Reshape", "SPEC_NAMES", "SimpleRNN", "TiedDense",
+           "TimeDistributed", "VanillaDropout",
            "layer_from_config", "no_grad", "recording", "register_layer"]

@@ -9,6 +9,14 @@ same network in expectation):
     inference:  a = x
     backward:   ∂C/∂x = ∂C/∂a ⊙ m / (1 − p)
 
+Vanilla dropout (:class:`VanillaDropout`, Hinton et al., 2012; Srivastava et al., 2014) keeps
+the training pass unscaled and scales at test time instead, by the keep probability 1 − p
+(the papers' "p", the probability of *retaining* a unit):
+
+    training:   a = x ⊙ m,          m_i ~ Bernoulli(1 − p)
+    inference:  a = (1 − p) x
+    backward:   ∂C/∂x = ∂C/∂a ⊙ m   (training),  (1 − p) ∂C/∂a  (inference)
+
 The mask is drawn from the network's seeded generator.  Setting ``fixed_mask = True``
 reuses the last mask (gradient checks need the same mask for every evaluation).
 """
@@ -58,3 +66,22 @@ class Dropout(Layer):
 
     def config(self):
         return {"type": self.type, "p": self.p}
+
+
+@register_layer
+class VanillaDropout(Dropout):
+    """Drop each input with probability ``p`` in training, unscaled; scale by 1 − p at test time."""
+
+    type = "vanilla_dropout"
+    spec_names = ("vanilla_dropout",)
+
+    def forward(self, x, training=False):
+        if not training:
+            keep = x.dtype.type(1.0 - self.p)
+            self.save(mask=keep)
+            return x * keep if self.p else x
+        if not (self.fixed_mask and self.mask is not None and self.mask.shape == x.shape):
+            keep = self.rng.random(x.shape, dtype=x.dtype if x.dtype.kind == "f" else FLOAT) >= self.p
+            self.mask = to_device(keep, x.dtype)
+        self.save(mask=self.mask)
+        return x * self.mask

@@ -86,6 +86,7 @@ class Model:
         if len(x) == 0:
             raise NndlError(f"{what} are empty")
         self.network.check_input(x, what)
+        y = self.network.cost.check_targets(y, self.task, what)       # the hinge cost's ±1 labels, say
         return self.network.as_input(x), self.check_targets(y, what)
 
     def check_targets(self, y, what: str):

@@ -54,16 +54,24 @@ def _zero_one(y, what: str) -> numpy.ndarray:
 
 
 class BinaryClassifier(Model):
-    """One sigmoid output a = P(y = 1 | x); targets 0 or 1 (shape (N,) or (N, 1))."""
+    """One sigmoid output a = P(y = 1 | x); targets 0 or 1 (shape (N,) or (N, 1)).
+
+    Under a margin cost (hinge, logistic: :class:`nndl.costs.MarginCost`) the output is a
+    linear score instead, the class is 1 where it is above the cost's ``decision_threshold``
+    (0), targets may be given as ±1, and the log-loss (of a probability) is not reported.
+    """
 
     task = "binary"
     default_metrics = ("accuracy", "log_loss")
-    metric_names = {"accuracy": BinaryAccuracy}
 
     def __init__(self, network, *args, **kwargs):
         if tuple(network.output_shape) != (1,):
             raise NndlError(f"a binary classifier has one output neuron, this network has "
                             f"{network.num_classes}")
+        self.threshold = float(getattr(network.cost, "decision_threshold", 0.5))
+        self.metric_names = {"accuracy": lambda: BinaryAccuracy(self.threshold)}
+        if self.threshold != 0.5 and kwargs.get("metrics") is None and len(args) < 4:
+            kwargs["metrics"] = ("accuracy",)
         super().__init__(network, *args, **kwargs)
 
     def check_targets(self, y, what):
@@ -80,8 +88,8 @@ class BinaryClassifier(Model):
         return to_device(y, self.network.dtype).reshape(len(y), 1)
 
     def predict_classes(self, x, preprocessed: bool = False):
-        """1 where the output is above ½, else 0."""
-        return (self.predict(x, preprocessed=preprocessed)[:, 0] > 0.5).astype(numpy.int64)
+        """1 where the output is above ½ (a margin cost's score: above 0), else 0."""
+        return (self.predict(x, preprocessed=preprocessed)[:, 0] > self.threshold).astype(numpy.int64)
 
 
 class MultiLabelClassifier(Model):

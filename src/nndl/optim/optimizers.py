@@ -28,10 +28,13 @@ name          hyper-parameters and their defaults
 ``nesterov``  eta=0.1, mu=0.9
 ``adagrad``   eta=0.01, eps=1e-8
 ``adadelta``  eta=1.0, rho=0.95, eps=1e-6
-``rmsprop``   eta=0.001, rho=0.9, eps=1e-8
+``rmsprop``   eta=0.001, rho=0.9, eps=1e-8, mu=0 (momentum)
 ``adam``      eta=0.001, beta1=0.9, beta2=0.999, eps=1e-8
 ``rprop``     eta=0.01 (the initial step Δ₀), eta_plus=1.2, eta_minus=0.5,
               step_min=1e-6, step_max=50
+``adaptive_   eta=0.1, mu=0 (momentum), gain_up=0.05, gain_down=0.95,
+gains``       gain_min=0.1, gain_max=10
+``quickprop`` eta=0.1 (ε of the gradient term), max_growth=1.75
 ============  ==================================================================
 
 Every optimizer also takes, as keyword arguments, the options of :class:`Optimizer`:
@@ -368,16 +371,25 @@ class RMSprop(Optimizer):
         E[g²] → ρ E[g²] + (1 − ρ) g²
         w     → w − η g / (√E[g²] + ε)
 
-    E[g²] starts at 0 (as in PyTorch; ε is added after the square root).
+    With momentum μ > 0 (the lecture's "RMSprop with momentum"), the scaled gradient
+    feeds a velocity instead, as in PyTorch's ``RMSprop(momentum=μ)``:
+
+        v → μ v + g / (√E[g²] + ε)
+        w → w − η v
+
+    (for a constant η this is v' → μv' − η g/(√E[g²] + ε), w → w + v', the momentum of
+    chapter 3 applied to RMSprop's step).  E[g²] and v start at 0 (as in PyTorch; ε is
+    added after the square root); μ = 0 is plain RMSprop.
     """
 
     name = "rmsprop"
-    default_hyperparameters = {"eta": 0.001, "rho": 0.9, "eps": 1e-8}
+    default_hyperparameters = {"eta": 0.001, "rho": 0.9, "eps": 1e-8, "mu": 0.0}
 
-    def __init__(self, eta: float = 0.001, rho: float = 0.9, eps: float = 1e-8, **options):
+    def __init__(self, eta: float = 0.001, rho: float = 0.9, eps: float = 1e-8, mu: float = 0.0, **options):
         super().__init__(eta, **options)
         self.rho = validation.number("decay rate rho", rho, 0.0, 1.0, high_open=True)
         self.eps = validation.number("eps", eps, 0.0, low_open=True)
+        self.mu = validation.number("momentum mu", mu, 0.0, 1.0, high_open=True)
 
     def update(self, p, grad, state):
         s = state.get("s")
@@ -389,9 +401,16 @@ class RMSprop(Optimizer):
         s += tmp                         # E[g²] → ρE[g²] + (1 − ρ)g²
         xp.sqrt(s, out=tmp)
         tmp += self.eps
-        xp.divide(grad, tmp, out=tmp)
+        xp.divide(grad, tmp, out=tmp)    # g / (√E[g²] + ε)
+        if self.mu > 0.0:
+            v = state.get("v")
+            if v is None:
+                v = state["v"] = xp.zeros_like(p.value)
+            v *= self.mu
+            v += tmp                     # v → μv + g / (√E[g²] + ε)
+            tmp[...] = v
         tmp *= self.eta
-        p.value -= tmp                   # w → w − η g / (√E[g²] + ε)
+        p.value -= tmp                   # w → w − η g / (√E[g²] + ε)   (or w → w − ηv)
 
 
 class Adam(Optimizer):
@@ -495,8 +514,110 @@ class Rprop(Optimizer):
         p.value -= same                                                # w → w − sign(g) Δ
 
 
+class AdaptiveGains(Optimizer):
+    """Per-weight adaptive gains (Hinton, Coursera lecture 6d, 2012; Jacobs, 1988): every
+    weight has its own gain γ, which grows additively while the weight keeps moving the
+    same way and shrinks multiplicatively when it turns back (an oscillation):
+
+        if −g⁽ᵗ⁾ Δw⁽ᵗ⁻¹⁾ > 0:  γ → γ + κ           (κ = 0.05: the descent direction agrees
+        if −g⁽ᵗ⁾ Δw⁽ᵗ⁻¹⁾ < 0:  γ → γ × φ            with the last step;  φ = 0.95 otherwise)
+        γ → clip(γ, γ_min, γ_max)                 ([0.1, 10])
+        Δw⁽ᵗ⁾ = μ Δw⁽ᵗ⁻¹⁾ − η γ g⁽ᵗ⁾               (momentum μ; μ = 0: gradient descent)
+        w → w + Δw⁽ᵗ⁾
+
+    Without momentum the last step is −ηγg⁽ᵗ⁻¹⁾, so the test is the lecture's
+    g⁽ᵗ⁾g⁽ᵗ⁻¹⁾ > 0; with momentum the sign of the current gradient is compared with
+    the velocity, as the lecture advises (after Jacobs).  Every γ starts at 1; at the
+    first step (no last step yet) and for a zero gradient the gains stay as they are.
+    Additive growth and multiplicative decay mean a gain that grew too large falls back
+    quickly once the weight oscillates.  Meant for **full-batch** training: with small
+    mini-batches the signs flip from sampling noise and the gains decay to γ_min.
+    """
+
+    name = "adaptive_gains"
+    default_hyperparameters = {"eta": 0.1, "mu": 0.0, "gain_up": 0.05, "gain_down": 0.95, "gain_min": 0.1,
+                               "gain_max": 10.0}
+
+    def __init__(self, eta: float = 0.1, mu: float = 0.0, gain_up: float = 0.05, gain_down: float = 0.95,
+                 gain_min: float = 0.1, gain_max: float = 10.0, **options):
+        super().__init__(eta, **options)
+        self.mu = validation.number("momentum mu", mu, 0.0, 1.0, high_open=True)
+        self.gain_up = validation.number("gain_up (added when the signs agree)", gain_up, 0.0)
+        self.gain_down = validation.number("gain_down (factor when they disagree)", gain_down, 0.0, 1.0,
+                                           low_open=True)
+        self.gain_min = validation.number("gain_min", gain_min, 0.0, low_open=True)
+        self.gain_max = validation.number("gain_max", gain_max, self.gain_min)
+
+    def update(self, p, grad, state):
+        gain = state.get("gain")
+        if gain is None:
+            gain = state["gain"] = xp.ones_like(p.value)              # γ = 1
+            state["step"] = xp.zeros_like(p.value)                    # no last step yet
+        step = state["step"]
+        product = grad * step                                         # g Δw < 0: −g agrees with the last step
+        gain[product < 0] += self.gain_up                             # γ → γ + κ
+        gain[product > 0] *= self.gain_down                           # γ → γφ
+        xp.clip(gain, self.gain_min, self.gain_max, out=gain)
+        xp.multiply(gain, grad, out=product)
+        product *= self.eta
+        step *= self.mu
+        step -= product                                               # Δw → μΔw − ηγg
+        p.value += step
+
+
+class Quickprop(Optimizer):
+    """Quickprop (Fahlman, 1988, "An empirical study of learning speed in back-propagation
+    networks"): each weight on its own, the error is taken for a parabola in that weight,
+    fitted through the slopes at the last two points, and the step jumps to its minimum:
+
+        Δw⁽ᵗ⁾ = g⁽ᵗ⁾ / (g⁽ᵗ⁻¹⁾ − g⁽ᵗ⁾) · Δw⁽ᵗ⁻¹⁾          (the secant step)
+
+    with Fahlman's safeguards, per weight:
+
+    * no last step (the first one, or after a zero step): gradient descent, Δw = −ε g;
+    * the step may grow at most μ-fold (μ = 1.75, the "maximum growth factor"):
+      if the slope −g, seen in the direction of the last step, has not shrunk below
+      μ/(1 + μ) of the last slope — the parabola's minimum is further than μΔw, or
+      the parabola opens downwards — the step is μ Δw⁽ᵗ⁻¹⁾;
+    * while the slope still points the way of the last step (−g Δw⁽ᵗ⁻¹⁾ > 0), the
+      gradient term −ε g is added as well; once the minimum is crossed, it is not;
+    * a step that would go on climbing (the slope points back, yet the secant says
+      "further") is dropped: the next step starts again with gradient descent.
+
+        w → w + Δw⁽ᵗ⁾
+
+    On a quadratic error in one weight the secant step lands on the minimum.  Quickprop
+    takes the exact gradient: it is a **full-batch** method.  ε is ``eta``; a
+    learning-rate schedule changes only the gradient term.
+    """
+
+    name = "quickprop"
+    default_hyperparameters = {"eta": 0.1, "max_growth": 1.75}
+
+    def __init__(self, eta: float = 0.1, max_growth: float = 1.75, **options):
+        super().__init__(eta, **options)
+        self.max_growth = validation.number("Quickprop max_growth", max_growth, 0.0, low_open=True)
+
+    def update(self, p, grad, state):
+        step = state.get("step")
+        if step is None:
+            step = state["step"] = xp.zeros_like(p.value)             # Δw⁽⁰⁾ = 0
+            state["prev"] = xp.zeros_like(p.value)
+        prev, mu = state["prev"], self.max_growth
+        direction = xp.sign(step)
+        slope, last_slope = -grad * direction, -prev * direction      # slopes along the last step
+        denominator = grad - prev                                     # g⁽ᵗ⁾ − g⁽ᵗ⁻¹⁾ = s⁽ᵗ⁻¹⁾ − s⁽ᵗ⁾
+        capped = (slope > mu / (1.0 + mu) * last_slope) | (denominator == 0)
+        secant = xp.where(capped, 0.0, -grad / xp.where(denominator == 0, 1.0, denominator))
+        new = xp.where(capped & (slope > 0), mu * step, secant * step)   # μΔw, or g/(g⁽ᵗ⁻¹⁾ − g)·Δw
+        new -= xp.where((slope > 0) | (direction == 0), self.eta * grad, 0.0)   # −εg (alone if Δw = 0)
+        step[...] = new
+        prev[...] = grad
+        p.value += step
+
+
 OPTIMIZERS: dict[str, type] = {cls.name: cls for cls in (SGD, Momentum, Nesterov, Adagrad, Adadelta, RMSprop,
-                                                         Adam, Rprop)}
+                                                         Adam, Rprop, AdaptiveGains, Quickprop)}
 
 
 #: Keyword options every optimizer takes (see :class:`Optimizer`).

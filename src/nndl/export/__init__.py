@@ -1,0 +1,1 @@
+"""Taking a model out of nndl: :mod:`nndl.export.onnx` writes it as an ONNX graph."""
