@@ -20,7 +20,7 @@ from nndl import __version__
 from nndl.errors import NndlError, NndlWarning
 
 #: Sub-command modules, in the order ``nndl --help`` lists them.
-COMMANDS = ["train", "evaluate", "predict", "data", "ensemble", "gradcheck", "book"]
+COMMANDS = ["train", "evaluate", "predict", "data", "ensemble", "gradcheck", "book", "attack", "robustness"]
 
 
 def build_parser() -> argparse.ArgumentParser:

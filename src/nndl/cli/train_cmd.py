@@ -36,7 +36,7 @@ DEFAULTS = {
     "early_stop": None, "monitor": None, "schedule": None, "seed": 0, "batch_norm": False, "max_norm": None,
     "preprocess": None, "clip_norm": None, "grad_noise": None, "expand": False, "augment": None,
     "monitor_training": False, "monitor_test": False, "threads": "auto",
-    "workers": "auto",
+    "workers": "auto", "adversarial": None,
 }
 #: What ``--resume`` lets the command line change: how long and how the run goes, not what it trains.
 RESUME_MAY_CHANGE = ("epochs", "threads", "workers")
@@ -104,6 +104,9 @@ def register(subparsers) -> None:
                    help="learning-rate schedule: plateau(N) (the book's: halve η after N epochs without "
                         "improvement, stop at η/128); step_decay(N,γ) and exponential(γ) count epochs; "
                         f"{SCHEDULE_UNITS}")
+    t.add_argument("--adversarial", metavar="SPEC",
+                   help="adversarial training: 'fgsm(EPS, alpha=A)' (Goodfellow et al.: A·C(x) + (1−A)·C(x + EPS "
+                        "sign ∇ₓC)) or 'pgd(EPS, steps=K, step=S, alpha=0, ramp=EPOCHS)' (Madry et al.)")
     t.add_argument("--early-stop", type=int, metavar="N", help="stop after N epochs without validation improvement "
                                                               "(the best weights are kept)")
     t.add_argument("--monitor", metavar="FIGURE", help="what 'improvement' means for --early-stop, the kept weights "
@@ -179,6 +182,10 @@ def _check_settings(s: dict) -> None:
         s["task"] = model_for_task(s["task"]).task
     if s["schedule"]:
         _schedule(s["schedule"])            # a bad schedule is one line before the data are read
+    if s.get("adversarial"):
+        from nndl.adversarial.training import parse_objective
+
+        parse_objective(s["adversarial"])   # so is a bad --adversarial
 
 
 def resumed_settings(args, stored: dict) -> dict:
@@ -415,7 +422,12 @@ def build_model(s: dict, network):
         from nndl.optim.constraints import MaxNorm
 
         constraints.append(MaxNorm(s["max_norm"]))
-    return model_for_task(s["task"])(network, optimizer, regularizers, constraints)
+    model = model_for_task(s["task"])(network, optimizer, regularizers, constraints)
+    if s.get("adversarial"):
+        from nndl.adversarial.training import adversarial_model
+
+        model = adversarial_model(s["adversarial"], model)
+    return model
 
 
 def monitored(s: dict, model) -> str:
