@@ -340,3 +340,13 @@ def test_train_adversarial_option_and_its_bad_input(tmp_path, data_root):
     r = nndl("train", "--layers", "784,20,10", "--train-size", "300", "--epochs", "1", "--preprocess", "mean",
              "--adversarial", "fgsm(0.1)", "--out", tmp_path / "c.npz")
     assert r.returncode == 2 and "--preprocess" in r.stderr, r.stderr
+
+
+def test_a_preprocessing_without_a_known_jacobian_is_one_line():
+    class Squash:
+        name = "squash"
+
+    net = _with_input(small_net(), 36)
+    net.preprocessor = Squash()
+    with pytest.raises(NndlError, match="cannot attack through the model's 'squash' preprocessing"):
+        PixelClassifier(net)

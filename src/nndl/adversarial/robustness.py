@@ -52,7 +52,11 @@ def rotated(x, degrees: float, shape):
 def stroke_thickness(x, k: int, shape):
     """Grey-level dilation (``k`` > 0 times) or erosion (−``k`` times) by the 3×3 cross: on MNIST's
     dark-on-zero digits dilation thickens the strokes and erosion thins them."""
-    from scipy import ndimage
+    try:
+        from scipy import ndimage
+    except ImportError:
+        raise NndlError("the stroke-thickness curve uses SciPy's grey-level morphology, which is not installed; "
+                        "pip install nndl[robustness] (or leave it out: --kinds fgsm,pgd,noise,rotate)") from None
 
     k = int(k)
     if k == 0:
