@@ -334,7 +334,7 @@ def test_parse_augment_reads_names_and_numbers():
 
 
 @pytest.mark.parametrize("spec, message", [
-    ("blur(2)", "unknown augmentation 'blur'; choose one of elastic, rotate, shift"),
+    ("blur(2)", "unknown augmentation 'blur'; choose one of elastic, noise, rotate, shift"),
     ("shift(-1)", "max_pixels=-1 must be a whole number ≥ 0"),
     ("shift(1.5)", "whole number"),
     ("rotate(-5)", "max_degrees=-5 is out of range; it must be in [0, 180]"),
@@ -359,7 +359,7 @@ def test_parse_augment_errors_are_one_line(spec, message):
 
 
 def test_unknown_names_are_listed_through_make_source(mnist):
-    with pytest.raises(NndlError, match="elastic, rotate, shift"):
+    with pytest.raises(NndlError, match="elastic, noise, rotate, shift"):
         make_source(mnist.train.subset(10), FLAT_NET, augment="flip")
 
 

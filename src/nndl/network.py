@@ -225,17 +225,25 @@ class Network(Layer):
         Returns the output activations.
         """
         self.zero_grad()
-        a = self.forward(x, training=True)
+        a, _ = self.backprop_add(x, y, 1.0 / len(x))
+        return a
+
+    def backprop_add(self, x, y, scale: float, training: bool = True, input_grad: bool = False):
+        """Forward ``x``, then backward ``scale`` · ∂(Σ_examples C)/∂aᴸ, *adding* to the gradients
+        already in ``p.grad`` (no ``zero_grad``): a cost that is a weighted sum of several batches'
+        costs, α·C(x) + (1 − α)·C(x′), takes one call per batch.  Returns (aᴸ, ∂C/∂x or None);
+        ``scale`` = 1/m with ``training=True`` is one step of :meth:`backprop`."""
+        a = self.forward(x, training=training)
         out = self.layers[-1]
-        out.needs_input_grad = len(self.layers) > 1
-        scale = 1.0 / len(x)
+        out.needs_input_grad = len(self.layers) > 1 or input_grad
         if hasattr(out, "backward_delta"):
             kept = out.peek()
             grad = out.backward_delta(self.cost.delta(kept["z"], kept["a"], y, out.activation) * scale)    # BP1
         else:
             grad = out.backward(self.cost.derivative(a, y) * scale)
-        self._backward(grad, len(self.layers) - 1, False)
-        return a
+        if len(self.layers) == 1:
+            return a, grad if input_grad else None
+        return a, self._backward(grad, len(self.layers) - 1, input_grad)
 
     def one_hot(self, labels):
         """Targets y as one-hot rows: label 3 of 10 becomes (0,0,0,1,0,0,0,0,0,0)."""

@@ -10,7 +10,7 @@ from nndl.augment.images import (
     _shift_batch,
 )
 from nndl import validation
-from nndl.backend import to_device
+from nndl.backend import to_device, xp
 from nndl.errors import NndlError
 from nndl.registry import create, parse_call, split_calls
 
@@ -157,8 +157,35 @@ class ElasticDistortion(Transform):
         return _bilinear(images, field)
 
 
+class GaussianNoise(Transform):
+    """Add independent Gaussian noise to every pixel, x ↦ clip(x + σ·z, low, high), z ~ N(0, 1):
+    input-noise augmentation, one of the remedies for overfitting (Bishop 1995: for small σ it acts
+    like a penalty on the network's sensitivity to its input, Tikhonov regularization).
+
+    ``noise(0.3)``; ``noise(0.3, low=-inf)`` to skip the clipping of pixels to [0, 1].
+    """
+
+    name = "noise"
+
+    def __init__(self, sigma: float = 0.1, low: float = 0.0, high: float = 1.0):
+        self.sigma = validation.number("sigma", sigma, 0.0)
+        self.low = validation.number("low", low, finite=False)
+        self.high = validation.number("high", high, finite=False)
+        if not self.high > self.low:
+            raise NndlError(f"noise: the pixel range [{low}, {high}] is empty")
+
+    def args(self):
+        return (self.sigma,)
+
+    def __call__(self, images, rng):
+        if self.sigma == 0 or len(images) == 0:
+            return images
+        z = to_device(rng.standard_normal(size=images.shape).astype(images.dtype))
+        return xp.clip(images + self.sigma * z, self.low, self.high)
+
+
 #: ``--augment`` names → transform classes (their constructors say what arguments they take).
-TRANSFORMS = {cls.name: cls for cls in (RandomShift, RandomRotation, ElasticDistortion)}
+TRANSFORMS = {cls.name: cls for cls in (RandomShift, RandomRotation, ElasticDistortion, GaussianNoise)}
 
 
 def parse_augment(spec: str) -> Compose:

@@ -18,10 +18,12 @@ _TEXT, _NUMBER, _WHOLE, _FLAG = Field((str, type(None)), required=False, max_len
 #: What the settings ``nndl train`` stores with a model may hold (a shared file may hold anything).
 SETTINGS = {**{key: _TEXT for key in ("data", "label", "task", "layers", "net", "activation", "cost", "init",
                                       "optimizer", "schedule", "preprocess", "augment", "out", "preset", "monitor",
-                                      "init_from", "order")},
+                                      "init_from", "order", "adversarial")},
             **{key: _NUMBER for key in ("eta", "momentum", "lmbda", "l1", "dropout", "max_norm", "clip_norm",
                                         "grad_noise", "clip_value")},
             **{key: _WHOLE for key in ("epochs", "batch_size", "train_size", "early_stop", "freeze", "replace_head")},
+            # models saved before --augment took a spec stored "augment": false (docs/results/ch6-relu.npz)
+            "augment": Field((str, bool, type(None)), required=False, max_len=4096),
             "seed": Field((int, type(None)), required=False, low=0, high=2 ** 63),
             **{key: _FLAG for key in ("batch_norm", "expand", "monitor_training", "monitor_test")},
             **{key: Field((str, int, type(None)), required=False, max_len=16) for key in ("threads", "workers")},

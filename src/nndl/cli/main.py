@@ -20,8 +20,8 @@ from nndl import __version__
 from nndl.errors import NndlError, NndlWarning
 
 #: Sub-command modules, in the order ``nndl --help`` lists them.
-COMMANDS = ["train", "cv", "evaluate", "predict", "data", "ensemble", "sweep", "export", "serve",
-            "gradcheck", "book", "sample"]
+COMMANDS = ["train", "cv", "evaluate", "predict", "data", "ensemble", "sweep", "attack", "robustness",
+            "export", "serve", "gradcheck", "book", "sample"]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -41,7 +41,7 @@ DEFAULTS = {
     "early_stop": None, "monitor": None, "schedule": None, "seed": 0, "batch_norm": False, "max_norm": None,
     "preprocess": None, "clip_norm": None, "clip_value": None, "grad_noise": None, "expand": False, "augment": None,
     "monitor_training": False, "monitor_test": False, "threads": "auto",
-    "workers": "auto", "init_from": None, "freeze": 0, "replace_head": None, "order": None,
+    "workers": "auto", "init_from": None, "freeze": 0, "replace_head": None, "order": None, "adversarial": None,
 }
 #: What ``--resume`` lets the command line change: how long and how the run goes, not what it trains.
 RESUME_MAY_CHANGE = ("epochs", "threads", "workers")
@@ -138,6 +138,9 @@ def add_arguments(p, output: bool = True) -> None:
                    help="learning-rate schedule: plateau(N) (the book's: halve η after N epochs without "
                         "improvement, stop at η/128); step_decay(N,γ) and exponential(γ) count epochs; "
                         f"{SCHEDULE_UNITS}")
+    t.add_argument("--adversarial", metavar="SPEC",
+                   help="adversarial training: 'fgsm(EPS, alpha=A)' (Goodfellow et al.: A·C(x) + (1−A)·C(x + EPS "
+                        "sign ∇ₓC)) or 'pgd(EPS, steps=K, step=S, alpha=0, ramp=EPOCHS)' (Madry et al.)")
     t.add_argument("--early-stop", type=int, metavar="N", help="stop after N epochs without validation improvement "
                                                               "(the best weights are kept)")
     t.add_argument("--monitor", metavar="FIGURE", help="what 'improvement' means for --early-stop, the kept weights "
@@ -227,6 +230,10 @@ def _check_settings(s: dict) -> None:
         if s["order"].strip().lower().startswith("loss") and (s["expand"] or s["augment"]):
             raise NndlError("--order loss:MODEL orders the training examples as they are; it does not go with "
                             "--expand or --augment")
+    if s.get("adversarial"):
+        from nndl.adversarial.training import parse_objective
+
+        parse_objective(s["adversarial"])   # so is a bad --adversarial
 
 
 def resumed_settings(args, stored: dict) -> dict:
@@ -469,7 +476,12 @@ def build_model(s: dict, network):
         from nndl.optim.constraints import MaxNorm
 
         constraints.append(MaxNorm(s["max_norm"]))
-    return model_for_task(s["task"])(network, optimizer, regularizers, constraints)
+    model = model_for_task(s["task"])(network, optimizer, regularizers, constraints)
+    if s.get("adversarial"):
+        from nndl.adversarial.training import adversarial_model
+
+        model = adversarial_model(s["adversarial"], model)
+    return model
 
 
 def monitored(s: dict, model) -> str:
