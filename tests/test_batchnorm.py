@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from nndl.errors import NndlError
-from nndl.gradcheck import check_gradients
+from nndl.gradcheck import check_gradients, numerical_gradient
 from nndl.layers import ActivationLayer, Dense, no_grad
 from nndl.layers.base import LAYER_TYPES, Layer, Parameter, layer_from_config
 from nndl.layers.batchnorm import BatchNorm
@@ -48,16 +48,7 @@ def _finite_difference_check(layer, x, training=True, eps=1e-6):
     analytic = {"x": dx, "gamma": layer.gamma.grad.copy(), "beta": layer.beta.grad.copy()}
     errors = {}
     for name, array in (("x", x), ("gamma", layer.gamma.value), ("beta", layer.beta.value)):
-        numerical = np.empty(array.size)
-        flat = array.reshape(-1)
-        for i in range(array.size):
-            old = flat[i]
-            flat[i] = old + eps
-            plus = f()
-            flat[i] = old - eps
-            minus = f()
-            flat[i] = old
-            numerical[i] = (plus - minus) / (2 * eps)
+        numerical = numerical_gradient(f, array, eps=eps)
         a = analytic[name].ravel()
         errors[name] = np.linalg.norm(a - numerical) / (np.linalg.norm(a) + np.linalg.norm(numerical))
     return errors
