@@ -150,8 +150,10 @@ def measure(name: str) -> dict:
     return row
 
 
-#: Saved models checked on every MNIST test image: the book's chapter 1 net, and chapter 6 conv nets.
-SAVED = ["docs/results/onnx/book-784-30-10.npz", "docs/results/ch6-relu.npz", "docs/results/ch6-batchnorm/seed1.npz"]
+#: Saved models checked on every MNIST test image: the book's chapter 1 net, chapter 6 conv nets, and
+#: row-by-row MNIST recurrent nets (28 steps of 28 pixels: an LSTM, a bidirectional GRU).
+SAVED = ["docs/results/onnx/book-784-30-10.npz", "docs/results/ch6-relu.npz", "docs/results/ch6-batchnorm/seed1.npz",
+         "docs/results/onnx/row-lstm-32.npz", "docs/results/onnx/row-bigru-16.npz"]
 
 
 def measure_mnist(model: str) -> dict:

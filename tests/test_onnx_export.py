@@ -19,6 +19,7 @@ import onnx_parity  # noqa: E402  (bench/onnx_parity.py: the cases of the parity
 
 BOOK_NET = REPO / "docs" / "results" / "onnx" / "book-784-30-10.npz"
 BN_NET = REPO / "docs" / "results" / "ch6-batchnorm" / "seed1.npz"
+ROW_LSTM = REPO / "docs" / "results" / "onnx" / "row-lstm-32.npz"
 
 
 def nndl(*args):
@@ -58,7 +59,7 @@ def mnist_test(data_root):
     return np.asarray(test.x, dtype=np.float32).reshape(len(test.x), -1)
 
 
-@pytest.mark.parametrize("path", [BOOK_NET, BN_NET], ids=["book-784-30-10", "ch6-batchnorm"])
+@pytest.mark.parametrize("path", [BOOK_NET, BN_NET, ROW_LSTM], ids=["book-784-30-10", "ch6-batchnorm", "row-lstm-32"])
 def test_saved_models_on_all_mnist_test_images(ort, mnist_test, path, tmp_path):
     """Identical classes on all 10,000 test images and probabilities within 1e-5 (through the written file)."""
     from nndl import io
