@@ -20,7 +20,7 @@ import sys
 
 import numpy
 
-from nndl.export.onnx import input_dims, reads_ids
+from nndl.export.onnx import input_dims, reads_ids, vocabulary
 from nndl.layers.activation import ActivationLayer
 from nndl.layers.dense import Dense
 from nndl.layers.tied import TiedDense
@@ -133,7 +133,7 @@ def build_case(name: str, seed: int = 0):
         raise KeyError(name)
     _randomize_statistics(network, rng)
     if reads_ids(network):
-        return network, rng.integers(0, network.layers[0].vocabulary, (256, *input_dims(network)))
+        return network, rng.integers(0, vocabulary(network), (256, *input_dims(network)))
     x = rng.normal(0.0, 1.0, (256, *input_dims(network))).astype(numpy.float32)
     return network, x
 

@@ -219,3 +219,14 @@ def test_export_command_on_a_trained_character_model(ort, tmp_path):
     assert theirs.shape == ours.shape == (len(x), 12, v)
     assert np.abs(theirs - ours).max() <= 1e-5
     assert np.array_equal(theirs.argmax(-1), ours.argmax(-1))
+
+
+def test_an_embedding_inside_a_nested_network_reads_ids(ort):
+    from nndl.export.onnx import parity, to_onnx
+    from nndl.network import Network
+    from nndl.spec import parse_spec
+
+    inner = Network(parse_spec("embedding(4, vocabulary=9) gru(5)", (6,)), (6,), seed=2)
+    network = Network([inner] + parse_spec("dense(3) softmax", inner.output_shape), (6,), seed=2)
+    row = parity(network, to_onnx(network))
+    assert row["max_abs_diff"] <= 1e-5 and row["same_class"] == 1.0, row

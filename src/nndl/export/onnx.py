@@ -255,6 +255,12 @@ def reads_ids(network) -> bool:
     return getattr(network, "input_kind", "float") == "int"
 
 
+def vocabulary(network) -> int:
+    """V, the number of token ids the network's first (embedding) layer reads (ids 0..V−1)."""
+    first = next(layer for _, layer in network.leaves())
+    return int(first.vocabulary)
+
+
 def to_onnx(network, name: str = "nndl"):
     """The ONNX ``ModelProto`` of ``network`` (with its stored preprocessing), checked.
 
@@ -355,7 +361,7 @@ def parity(network, model, x: numpy.ndarray | None = None, seed: int = 0) -> dic
     if x is None:
         rng = numpy.random.default_rng(seed)
         if reads_ids(network):
-            x = rng.integers(0, network.layers[0].vocabulary, (64, *input_dims(network)), dtype=numpy.int64)
+            x = rng.integers(0, vocabulary(network), (64, *input_dims(network)), dtype=numpy.int64)
         else:
             x = rng.random((64, *input_dims(network)), dtype=numpy.float32)
     ours = network.predict_proba(x)
