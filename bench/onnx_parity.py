@@ -3,7 +3,7 @@
 Each case is a small network (random weights from a seeded generator; batch norm with random
 running statistics, so it is not the identity) and random inputs; the figure is the largest
 absolute difference between onnxruntime's outputs and nndl's, and whether the predicted
-classes agree.  Prints one JSON line per case and, with ``--out``, writes them to a file:
+classes agree (per step for a sequence output).  Prints one JSON line per case and, with ``--out``, writes them to a file:
 
     PYTHONPATH=src python bench/onnx_parity.py --out docs/results/onnx/layers.jsonl
     PYTHONPATH=src python bench/onnx_parity.py --mnist --out docs/results/onnx/mnist.jsonl
@@ -20,6 +20,7 @@ import sys
 
 import numpy
 
+from nndl.export.onnx import input_dims, reads_ids, vocabulary
 from nndl.layers.activation import ActivationLayer
 from nndl.layers.dense import Dense
 from nndl.layers.tied import TiedDense
@@ -57,12 +58,35 @@ SPECS = [
     ("reshape twice", "reshape(2,72) reshape(4,6,6) conv(2,3) flatten dense(5)", IMAGE),
     ("activation layers", "conv(4,3) pool(2) sigmoid flatten tanh relu dense(5)", IMAGE),
 ]
+SEQ = (10, 4)
+#: (name, --net spec, input shape): the sequence layers (random float sequences (N, T, D), or token ids).
+SEQUENCES = [
+    ("rnn", "rnn(8) dense(5)", SEQ),
+    ("rnn, last step", "rnn(8, sequences=false) softmax(5)", SEQ),
+    ("lstm", "lstm(8) dense(5)", SEQ),
+    ("lstm, peepholes, per-step softmax", "lstm(8, peepholes=true) softmax(5)", SEQ),
+    ("lstm, last step, learned initial state", "lstm(8, sequences=false, initial=learned) softmax(5)", SEQ),
+    ("gru", "gru(8) dense(5)", SEQ),
+    ("gru, learned initial state", "gru(8, initial=learned) tanh dense(5)", SEQ),
+    ("bidirectional lstm", "lstm(8, bidirectional=true) dense(5)", SEQ),
+    ("bidirectional gru, last step", "gru(8, bidirectional=true, sequences=false) softmax(5)", SEQ),
+    ("bidirectional rnn, merge sum", "rnn(8, bidirectional=true, merge=sum) dense(5)", SEQ),
+    ("bidirectional lstm, peepholes, learned initial state, last step, merge sum",
+     "lstm(8, bidirectional=true, peepholes=true, initial=learned, sequences=false, merge=sum) softmax(5)", SEQ),
+    ("stacked rnn (stateful) and gru", "rnn(8, stateful=true) gru(8, sequences=false) softmax(5)", SEQ),
+    ("character model", "embedding(8, vocabulary=30) lstm(16) dense(30) softmax", (20,)),
+    ("embedding, gru, last step", "embedding(8, vocabulary=30) gru(16, sequences=false) softmax(5)", (20,)),
+]
 #: (name, preprocessing, its options): stored preprocessing exported as graph nodes.
 PREPROCESSING = [("preprocessing mean", "mean", {}), ("preprocessing standardize", "standardize", {}),
                  ("preprocessing pca(8)", "pca", {"k": 8}), ("preprocessing pca_whiten(8)", "pca_whiten", {"k": 8}),
                  ("preprocessing zca", "zca", {})]
 CASE_NAMES = [name for name, *_ in SPECS] + ["tied dense", "step activation", "nested network"] + \
     [name for name, *_ in PREPROCESSING]
+#: The sequence cases (inputs (N, T, D) or int64 ids (N, T)); the page's onnxruntime-web run
+#: (bench/page_figures.py --layers, which feeds float rows) covers only :data:`CASE_NAMES`.
+SEQUENCE_CASE_NAMES = [name for name, *_ in SEQUENCES]
+ALL_CASE_NAMES = CASE_NAMES + SEQUENCE_CASE_NAMES
 
 
 def _randomize_statistics(network, rng) -> None:
@@ -74,12 +98,15 @@ def _randomize_statistics(network, rng) -> None:
             layer.beta.value[...] = rng.normal(0, 0.5, n)
             layer.running_mean[...] = rng.normal(0, 0.5, n)
             layer.running_var[...] = rng.uniform(0.2, 3.0, n)
+        for p in layer.params:               # peepholes, the GRU's b_hn and learned initial states start at 0
+            if p.name.split(".")[-1] in ("P", "bhn", "h0", "c0"):
+                p.value[...] = rng.normal(0, 0.5, p.value.shape)
 
 
 def build_case(name: str, seed: int = 0):
     """(network, inputs) of the case ``name``: 256 random raw examples as rows."""
     rng = numpy.random.default_rng(seed)
-    spec = {n: (s, shape) for n, s, shape in SPECS}
+    spec = {n: (s, shape) for n, s, shape in SPECS + SEQUENCES}
     pre = {n: (p, kw) for n, p, kw in PREPROCESSING}
     if name in spec:
         text, shape = spec[name]
@@ -105,7 +132,9 @@ def build_case(name: str, seed: int = 0):
     else:
         raise KeyError(name)
     _randomize_statistics(network, rng)
-    x = rng.normal(0.0, 1.0, (256, int(numpy.prod(network.input_shape)))).astype(numpy.float32)
+    if reads_ids(network):
+        return network, rng.integers(0, vocabulary(network), (256, *input_dims(network)))
+    x = rng.normal(0.0, 1.0, (256, *input_dims(network))).astype(numpy.float32)
     return network, x
 
 
@@ -121,8 +150,10 @@ def measure(name: str) -> dict:
     return row
 
 
-#: Saved models checked on every MNIST test image: the book's chapter 1 net, and chapter 6 conv nets.
-SAVED = ["docs/results/onnx/book-784-30-10.npz", "docs/results/ch6-relu.npz", "docs/results/ch6-batchnorm/seed1.npz"]
+#: Saved models checked on every MNIST test image: the book's chapter 1 net, chapter 6 conv nets, and
+#: row-by-row MNIST recurrent nets (28 steps of 28 pixels: an LSTM, a bidirectional GRU).
+SAVED = ["docs/results/onnx/book-784-30-10.npz", "docs/results/ch6-relu.npz", "docs/results/ch6-batchnorm/seed1.npz",
+         "docs/results/onnx/row-lstm-32.npz", "docs/results/onnx/row-bigru-16.npz"]
 
 
 def measure_mnist(model: str) -> dict:
@@ -149,7 +180,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", help="also write the JSON lines here")
     parser.add_argument("--mnist", action="store_true", help="the saved models on all MNIST test images instead")
     args = parser.parse_args(argv)
-    rows = [measure_mnist(m) for m in SAVED] if args.mnist else [measure(name) for name in CASE_NAMES]
+    rows = [measure_mnist(m) for m in SAVED] if args.mnist else [measure(name) for name in ALL_CASE_NAMES]
     lines = [json.dumps(row) for row in rows]
     print("\n".join(lines))
     if args.out:

@@ -43,18 +43,22 @@ def call(driver, script: str, *args):
 
 
 def run_in_page(driver, model_bytes: bytes, x):
-    """The outputs of the page's onnxruntime-web (wasm, one thread) for ONNX ``model_bytes`` on the rows ``x``."""
+    """The outputs of the page's onnxruntime-web (wasm, one thread) for ONNX ``model_bytes`` on the examples
+    ``x``: float32 rows or sequences, or integer token ids (sent as int64)."""
     import base64
 
     import numpy
 
-    out = call(driver, """(async (model, rows, n, d) => {
+    x = numpy.asarray(x)
+    ids = x.dtype.kind in "iu"
+    out = call(driver, """(async (model, values, dims, ids) => {
         const bytes = Uint8Array.from(atob(model), c => c.charCodeAt(0));
         const session = await ort.InferenceSession.create(bytes, {executionProviders: ["wasm"]});
-        const input = new ort.Tensor("float32", Float32Array.from(rows), [n, d]);
+        const input = ids ? new ort.Tensor("int64", BigInt64Array.from(values.map(v => BigInt(v))), dims)
+                          : new ort.Tensor("float32", Float32Array.from(values), dims);
         return Array.from((await session.run({input}))["output"].data);
     })(arguments[0], arguments[1], arguments[2], arguments[3])""",
-               base64.b64encode(model_bytes).decode(), numpy.asarray(x).ravel().tolist(), *x.shape)
+               base64.b64encode(model_bytes).decode(), x.ravel().tolist(), list(x.shape), ids)
     if isinstance(out, dict):
         raise RuntimeError(f"onnxruntime-web: {out.get('error')}")
     return numpy.array(out, dtype=numpy.float32).reshape(len(x), -1)
@@ -76,11 +80,12 @@ def layers_in_browser(rows: int = 16) -> list[dict]:
         try:
             driver.get(url + "/")
             call(driver, "window.nndl.ready")
-            for name in onnx_parity.CASE_NAMES:
+            for name in onnx_parity.ALL_CASE_NAMES:
                 network, x = onnx_parity.build_case(name)
                 x = x[:rows]
-                ours = network.predict_proba(x).reshape(len(x), -1)
-                theirs = run_in_page(driver, to_onnx(network).SerializeToString(), x)
+                ours = network.predict_proba(x)
+                ours = ours.reshape(-1, ours.shape[-1])                  # classes per step for a sequence
+                theirs = run_in_page(driver, to_onnx(network).SerializeToString(), x).reshape(ours.shape)
                 results.append({"case": name, "examples": len(x), "runtime": "onnxruntime-web 1.30.0 wasm",
                                 "max_abs_diff": float(numpy.abs(ours.astype(numpy.float64) - theirs).max()),
                                 "same_class": float((ours.argmax(1) == theirs.argmax(1)).mean())})

@@ -14,7 +14,8 @@ from nndl.errors import NndlError
 def register(subparsers) -> None:
     p = subparsers.add_parser("export", help="write a saved model as an ONNX file",
                               description="Export a model saved by nndl train to ONNX (opset 17), preprocessing "
-                                          "included; input 'input' (N, features) float32, output 'output'.")
+                                          "included; input 'input' (N, features) float32 ((N, T, D) for sequences, (N, T) int64 "
+                                          "token ids after an embedding), output 'output'.")
     p.add_argument("model", help="a model saved by nndl train (.npz)")
     p.add_argument("--onnx", required=True, metavar="OUT", help="the ONNX file to write")
     p.add_argument("--check", action="store_true",

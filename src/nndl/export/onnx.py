@@ -33,8 +33,10 @@ network         its layers, in order (a network nested inside another)
 σ: sigmoid → Sigmoid, tanh → Tanh, relu → Relu, leaky_relu → LeakyRelu(α), linear → nothing,
 softmax → Softmax(axis = −1), step → Cast(Greater(x, 0)).
 
-Recurrent layers do not exist in nndl yet; any layer this module does not know is refused
-with one line naming it (its position and type).  The opset and IR version are pinned
+Sequence layers (embedding, rnn, lstm, gru, bidirectional, per-step dense): see
+:mod:`nndl.export.onnx_recurrent`; the input is then ``input`` int64 (N, T) token ids for a
+network that starts with an embedding, or float32 (N, T, D) sequences.  Any layer this module
+does not know is refused with one line naming it (its position and type).  The opset and IR version are pinned
 (:data:`OPSET`, :data:`IR_VERSION`) to ones that onnxruntime and onnxruntime-web accept,
 and every exported model passes ``onnx.checker.check_model(full_check=True)``.
 """
@@ -213,6 +215,10 @@ EXPORTERS = {
     "activation": _standalone_activation, "network": _network,
 }
 
+from nndl.export.onnx_recurrent import EXPORTERS as _SEQUENCE_EXPORTERS  # noqa: E402  (embedding, rnn, lstm, ...)
+
+EXPORTERS.update(_SEQUENCE_EXPORTERS)
+
 
 def _layers(g: _Graph, x: str, network, prefix: str = "") -> str:
     for i, layer in enumerate(network.layers, start=1):
@@ -236,6 +242,25 @@ def input_features(network) -> int:
     return int(numpy.prod(network.input_shape))
 
 
+def input_dims(network) -> tuple:
+    """The shape of one example of the graph's input (what ``predict_proba`` takes): flat rows for
+    dense and conv nets and for stored preprocessing, (T, D) for float sequences, (T,) for token ids."""
+    if network.preprocessor is None and len(network.input_shape) == 2:
+        return tuple(int(n) for n in network.input_shape)
+    return (input_features(network),)
+
+
+def reads_ids(network) -> bool:
+    """Whether the network's first layer reads integer token ids (the graph's input is then int64)."""
+    return getattr(network, "input_kind", "float") == "int"
+
+
+def vocabulary(network) -> int:
+    """V, the number of token ids the network's first (embedding) layer reads (ids 0..V−1)."""
+    first = next(layer for _, layer in network.leaves())
+    return int(first.vocabulary)
+
+
 def to_onnx(network, name: str = "nndl"):
     """The ONNX ``ModelProto`` of ``network`` (with its stored preprocessing), checked.
 
@@ -243,17 +268,21 @@ def to_onnx(network, name: str = "nndl"):
     """
     onnx = _onnx()
     helper = onnx.helper
-    if getattr(network, "input_kind", "float") != "float":
-        raise NndlError(f"layer 1 ({network.layers[0].type}) reads integer ids; ONNX export takes float inputs")
+    ids = reads_ids(network)
+    if ids and network.preprocessor is not None:
+        raise NndlError(f"layer 1 ({network.layers[0].type}) reads integer ids; a stored preprocessing "
+                        f"({network.preprocessor.name}) before it cannot be exported")
     g = _Graph(onnx)
     x = _preprocessing(g, INPUT, network.preprocessor)
-    if len(network.input_shape) > 1:
+    dims = input_dims(network)
+    if len(network.input_shape) > 1 and dims != tuple(network.input_shape):     # flat rows of a conv net
         x = _reshape_to(g, x, network.input_shape, "as_input")
     x = _layers(g, x, network)
     g.nodes.append(helper.make_node("Identity", [x], [OUTPUT], name=OUTPUT))
     graph = helper.make_graph(
         g.nodes, name,
-        [helper.make_tensor_value_info(INPUT, onnx.TensorProto.FLOAT, ["N", input_features(network)])],
+        [helper.make_tensor_value_info(INPUT, onnx.TensorProto.INT64 if ids else onnx.TensorProto.FLOAT,
+                                       ["N", *dims])],
         [helper.make_tensor_value_info(OUTPUT, onnx.TensorProto.FLOAT, ["N", *network.output_shape])],
         initializer=g.initializers)
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], producer_name="nndl",
@@ -321,15 +350,22 @@ def run_onnxruntime(model, x: numpy.ndarray) -> numpy.ndarray:
     options.intra_op_num_threads = options.inter_op_num_threads = 1
     source = str(model) if isinstance(model, (str, Path)) else model.SerializeToString()
     session = onnxruntime.InferenceSession(source, options, providers=["CPUExecutionProvider"])
-    return session.run([OUTPUT], {INPUT: numpy.ascontiguousarray(x, dtype=numpy.float32)})[0]
+    dtype = numpy.int64 if session.get_inputs()[0].type == "tensor(int64)" else numpy.float32
+    return session.run([OUTPUT], {INPUT: numpy.ascontiguousarray(x, dtype=dtype)})[0]
 
 
 def parity(network, model, x: numpy.ndarray | None = None, seed: int = 0) -> dict:
-    """onnxruntime against nndl on the rows ``x`` (default: 64 random rows in [0, 1)):
-    ``{"examples", "max_abs_diff", "same_class"}``."""
+    """onnxruntime against nndl on the examples ``x`` (default: 64 random ones: values in [0, 1), or
+    token ids in 0..V−1): ``{"examples", "max_abs_diff", "same_class"}`` (classes over the last axis:
+    per step for a sequence output)."""
     if x is None:
-        x = numpy.random.default_rng(seed).random((64, input_features(network)), dtype=numpy.float32)
-    ours = network.predict_proba(x).reshape(len(x), -1)
-    theirs = run_onnxruntime(model, x).reshape(len(x), -1)
+        rng = numpy.random.default_rng(seed)
+        if reads_ids(network):
+            x = rng.integers(0, vocabulary(network), (64, *input_dims(network)), dtype=numpy.int64)
+        else:
+            x = rng.random((64, *input_dims(network)), dtype=numpy.float32)
+    ours = network.predict_proba(x)
+    ours = ours.reshape(-1, ours.shape[-1])
+    theirs = run_onnxruntime(model, x).reshape(ours.shape)
     return {"examples": len(x), "max_abs_diff": float(numpy.abs(ours.astype(numpy.float64) - theirs).max()),
             "same_class": float((ours.argmax(1) == theirs.argmax(1)).mean())}
