@@ -64,7 +64,7 @@ def main() -> None:
                           "best_validation_accuracy": best.value, "best_trial": best.number, "best_params": best.params,
                           "best_within_20_min": max((t.value for t in within), default=None),
                           "trials_per_hour": round(len(trials) * 3600 / wall, 1),
-                          "machine": "2 cores shared with other developers' jobs"}), flush=True)
+                          "load_average_1min_at_end": round(os.getloadavg()[0], 2)}), flush=True)
         shown = subprocess.run([sys.executable, "-m", "nndl", "sweep", "show", "mnist-h", "--storage", url,
                                 "--sweep-dir", work / "sweeps", "--top", "10", "--figures", out],
                                capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(REPO / "src")))
