@@ -186,3 +186,46 @@ def test_the_trainer_teaches_it_to_reverse_strings():
     logs = model.evaluate(xt, yt)
     assert logs["sequence_accuracy"] >= 0.9, logs
     assert model.predict(xt[:3]).shape == (3, 6)
+
+
+def test_save_and_load_give_the_same_decodings(tmp_path, rng):
+    from nndl import io
+    from nndl.models import seq2seq
+
+    net = EncoderDecoder(VOCABULARY, embedding=5, units=6, cell="gru", score="additive", attention_units=4, seed=3)
+    for p in net.params:
+        p.value[...] = rng.normal(0.0, 0.5, p.value.shape)
+    x, _ = digit_strings(6, 2, 6, seed=5)
+    path = seq2seq.save(Seq2Seq(net), tmp_path / "rev.npz", metadata={"task": "reverse"})
+    back = seq2seq.load(path)
+    assert back.config() == net.config() and back.metadata == {"task": "reverse"}
+    assert np.array_equal(back.greedy(x)[0], net.greedy(x)[0])
+    assert np.allclose(back.greedy(x)[1], net.greedy(x)[1])
+    with pytest.raises(NndlError, match="not an nndl model"):
+        io.load(path)                                          # the general loader says what it is, in one line
+
+
+def test_a_crafted_or_broken_file_is_one_line(tmp_path):
+    import json
+
+    from nndl.models import seq2seq
+
+    path = seq2seq.save(EncoderDecoder(VOCABULARY, units=4), tmp_path / "m.npz")
+    with np.load(path, allow_pickle=False) as f:
+        arrays = dict(f)
+    config = json.loads(arrays["nndl.json"].tobytes())
+    config["network"]["units"] = 60000                           # within the schema, beyond the weights held
+    arrays["nndl.json"] = np.frombuffer(json.dumps(config).encode(), dtype=np.uint8)
+    np.savez(tmp_path / "big.npz", **arrays)
+    with pytest.raises(NndlError, match="big.npz"):
+        seq2seq.load(tmp_path / "big.npz")
+    config["network"]["units"] = 10 ** 9
+    arrays["nndl.json"] = np.frombuffer(json.dumps(config).encode(), dtype=np.uint8)
+    np.savez(tmp_path / "huge.npz", **arrays)
+    with pytest.raises(NndlError, match="huge.npz"):
+        seq2seq.load(tmp_path / "huge.npz")
+    (tmp_path / "cut.npz").write_bytes(path.read_bytes()[:200])
+    with pytest.raises(NndlError, match="cut.npz"):
+        seq2seq.load(tmp_path / "cut.npz")
+    with pytest.raises(NndlError, match="does not exist"):
+        seq2seq.load(tmp_path / "none.npz")

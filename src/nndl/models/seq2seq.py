@@ -261,3 +261,91 @@ class Seq2Seq(Model):
         x = numpy.asarray(x)
         return numpy.concatenate([numpy.asarray(self.network.greedy(x[i:i + batch_size])[0])
                                   for i in range(0, len(x), batch_size)])
+
+
+# -- saving and loading -----------------------------------------------------------------------------------------------
+#: The file format of a saved encoder–decoder: an ``.npz`` like :mod:`nndl.io`'s model files (``nndl.json`` and
+#: ``param/<layer>/<name>`` members, read with the same checked archive), under its own format name.
+FORMAT = "nndl-seq2seq"
+VERSION = 1
+_MAX_WIDTH = 1 << 16
+
+
+def _schema():
+    from nndl.schema import Field
+
+    width = Field(int, low=1, high=_MAX_WIDTH)
+    net = {"vocabulary": Field(int, low=2, high=1 << 20), "embedding": width, "units": width,
+           "cell": Field(str, choices=tuple(CELLS)), "score": Field(str, choices=("dot", "additive")),
+           "scaled": Field(bool), "attention_units": width, "bos": Field(int, low=0, high=1 << 20),
+           "eos": Field(int, low=0, high=1 << 20), "seed": Field(int, low=0, high=2 ** 63 - 1)}
+    return {"format": Field(str, max_len=64), "version": Field(int, low=1), "network": Field(dict, fields=net),
+            "metadata": Field(dict, required=False)}
+
+
+def save(model_or_network, path, metadata: dict | None = None):
+    """Save an encoder–decoder (weights and architecture) to ``path`` (.npz), atomically; weights that are
+    not finite are refused, so a diverged run never replaces a good file."""
+    from pathlib import Path
+
+    from nndl.backend import to_numpy
+    from nndl.io import _json_array, _write_npz
+
+    net = getattr(model_or_network, "network", model_or_network)
+    path = Path(path)
+    arrays = {}
+    for i, layer in enumerate(net.layers):
+        for p in layer.params:
+            value = to_numpy(p.value)
+            if not numpy.isfinite(value).all():
+                raise NndlError(f"not saving {path}: the weights {layer.name}/{p.name} hold NaN or infinity")
+            arrays[f"param/{i + 1}/{p.name}"] = value
+    arrays["nndl.json"] = _json_array({"format": FORMAT, "version": VERSION, "network": net.config(),
+                                       "metadata": metadata or {}})
+    _write_npz(path, arrays)
+    return path
+
+
+def load(path, dtype=FLOAT) -> EncoderDecoder:
+    """The encoder–decoder saved by :func:`save`; everything in the file is checked before it is used
+    (one NndlError line naming the file otherwise).  Its ``metadata`` is attached."""
+    import math
+    from pathlib import Path
+
+    from nndl.io import _open_archive
+    from nndl.layers.base import allocation_budget
+    from nndl.schema import check_schema
+
+    path = Path(path)
+    if not path.is_file():
+        raise NndlError(f"model file {path} does not exist or is not a file")
+    with _open_archive(path) as archive:
+        if "nndl.json" not in archive:
+            raise NndlError(f"{path} is a .npz archive but not an nndl model (no nndl.json inside)")
+        config = archive.read_json("nndl.json")
+        if not isinstance(config, dict) or config.get("format") != FORMAT:
+            raise NndlError(f"{path} is not an nndl encoder-decoder (format "
+                            f"{str(config.get('format') if isinstance(config, dict) else None)[:40]!r})")
+        check_schema(config, _schema(), f"{path}: nndl.json")
+        if config["version"] > VERSION:
+            raise NndlError(f"{path} was written by a newer nndl (encoder-decoder format version "
+                            f"{config['version']}); upgrade nndl")
+        held = sum(math.prod(archive.header(name).shape) for name in archive.names() if name.startswith("param/"))
+        try:
+            with allocation_budget(held):
+                net = EncoderDecoder(**config["network"], dtype=dtype)
+        except NndlError as exc:
+            raise NndlError(f"{path}: {exc}") from None
+        for i, layer in enumerate(net.layers):
+            for p in layer.params:
+                key = f"param/{i + 1}/{p.name}"
+                if key not in archive:
+                    raise NndlError(f"{path}: missing weights {key} ({layer.type})")
+                value = archive.read_array(key, shape=tuple(p.value.shape), kinds="f")
+                with numpy.errstate(over="ignore", invalid="ignore"):
+                    value = value.astype(p.value.dtype, copy=False)
+                if not numpy.isfinite(value).all():
+                    raise NndlError(f"{path}: weights {key} ({layer.type}) hold NaN or infinity")
+                p.value[...] = to_device(value)
+    net.metadata = config.get("metadata", {})
+    return net
