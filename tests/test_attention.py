@@ -229,3 +229,27 @@ def test_a_crafted_or_broken_file_is_one_line(tmp_path):
         seq2seq.load(tmp_path / "cut.npz")
     with pytest.raises(NndlError, match="does not exist"):
         seq2seq.load(tmp_path / "none.npz")
+
+
+def test_the_experiment_command_runs_and_prints_json_lines(tmp_path):
+    """bench/experiment_attention.py, the real command, on a tiny budget: JSON lines, a model file, a figure."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from nndl.models import seq2seq
+
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, str(root / "bench" / "experiment_attention.py"), "--min-length", "3",
+                          "--max-length", "4", "--units", "8", "--embedding", "8", "--chunk", "200", "--test", "50",
+                          "--minutes", "0.02", "--save", str(tmp_path / "m.npz"), "--figure", str(tmp_path / "a.png")],
+                         capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg"})
+    assert out.returncode == 0, out.stderr
+    lines = [json.loads(line) for line in out.stdout.splitlines()]
+    assert lines[0]["settings"]["units"] == 8 and lines[-1]["final"] is True
+    assert 0.0 <= lines[-2]["test_sequence_accuracy"] <= 1.0 and set(lines[-1]["sequence_accuracy_by_length"]) == {"3", "4"}
+    assert seq2seq.load(tmp_path / "m.npz").units == 8
+    assert (tmp_path / "a.png").read_bytes()[:4] == b"\x89PNG"

@@ -57,6 +57,8 @@ class EncoderDecoder:
     """
 
     parallel_gain = False
+    #: Mini-batches are not cut into parts (:mod:`nndl.parallel` replicates a Network, which this is not).
+    splits_over_batch = False
 
     def __init__(self, vocabulary: int, embedding: int = 32, units: int = 64, cell: str = "lstm",
                  score: str = "dot", scaled: bool = False, attention_units: int = 32, bos: int = BOS, eos: int = EOS,
