@@ -1,5 +1,6 @@
 """Layers: each one a forward pass, a backward pass and its parameters (see ``base``)."""
 from nndl.layers.activation import ActivationLayer
+from nndl.layers.attention import Attention
 from nndl.layers.base import (LAYER_TYPES, SPEC_NAMES, Layer, Parameter, layer_from_config, no_grad, recording,
                               register_layer)
 from nndl.layers.batchnorm import BatchNorm
@@ -15,7 +16,7 @@ from nndl.layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistr
 from nndl.layers.tied import TiedDense
 from nndl.layers.units import Maxout, PReLU, RandomizedLeakyReLU
 
-__all__ = ["ActivationLayer", "AvgPool2D", "BatchNorm", "Bidirectional", "Conv2D", "Dense", "Dropout", "Embedding",
+__all__ = ["ActivationLayer", "Attention", "AvgPool2D", "BatchNorm", "Bidirectional", "Conv2D", "Dense", "Dropout", "Embedding",
            "Flatten", "GRU", "KMaxPool", "L2Pool2D", "LAYER_TYPES", "LSTM", "Layer", "MaxPool2D", "Maxout", "PReLU",
            "Parameter", "RBF", "RandomizedLeakyReLU", "Reshape", "SPEC_NAMES", "SimpleRNN", "TiedDense",
            "TimeDistributed", "VanillaDropout",

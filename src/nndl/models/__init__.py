@@ -6,6 +6,7 @@ from nndl.models.autoencoder import Autoencoder
 from nndl.models.base import Model
 from nndl.models.classifier import BinaryClassifier, Classifier, MultiLabelClassifier
 from nndl.models.regressor import Regressor
+from nndl.models.seq2seq import EncoderDecoder, Seq2Seq
 from nndl.models.sequence import SequenceClassifier
 from nndl.registry import lookup
 
@@ -19,6 +20,6 @@ def model_for_task(task) -> type:
                                         "regress": "regression", "autoencoder": "reconstruction"})
 
 
-__all__ = ["Autoencoder", "BinaryClassifier", "Classifier", "Model", "MultiLabelClassifier", "Regressor",
-           "SequenceClassifier", "TASKS",
+__all__ = ["Autoencoder", "BinaryClassifier", "EncoderDecoder", "Classifier", "Model", "MultiLabelClassifier", "Regressor",
+           "Seq2Seq", "SequenceClassifier", "TASKS",
            "model_for_task"]
