@@ -279,3 +279,8 @@ def test_a_padded_batch_decodes_each_string_as_it_would_alone(rng):
     for row, expected in zip(x, together):
         alone = net.greedy(row[row >= 0][None, :], steps=8)[0][0]
         assert np.array_equal(alone, expected)
+
+
+def test_workers_on_an_encoder_decoder_is_one_line():
+    with pytest.raises(NndlError, match="EncoderDecoder trains on the whole batch; use workers=1"):
+        Trainer(workers=2).check_workers(EncoderDecoder(12))

@@ -200,9 +200,10 @@ class Trainer:
     def check_workers(self, network) -> None:
         """A one-line NndlError if ``workers`` asks to split a network that cannot be split."""
         if self.workers != "auto" and self.workers > 1 and not can_split(network):
-            whole = next(layer for layer in network.layers if not layer.splits_over_batch)
-            raise NndlError(f"this network cannot cut its mini-batches into parts: its {whole.type} layer "
-                            f"needs the whole batch; use workers=1")
+            whole = next((layer for layer in getattr(network, "layers", ()) if not layer.splits_over_batch), None)
+            needs = (f"its {whole.type} layer needs the whole batch" if whole
+                     else f"a {type(network).__name__} trains on the whole batch")
+            raise NndlError(f"this network cannot cut its mini-batches into parts: {needs}; use workers=1")
 
     def _printing(self) -> list:
         if not self.verbose:
