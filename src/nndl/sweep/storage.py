@@ -69,7 +69,7 @@ def open_storage(url: str | None, sweep_dir, heartbeat: int = HEARTBEAT, grace: 
     from optuna.storages.journal import JournalFileBackend
 
     try:
-        backend = JournalFileBackend(str(path))
+        backend = JournalFileBackend(str(path), lock_obj=flock_lock(str(path)))
         return HeartbeatJournalStorage(backend, heartbeat, grace, retry)
     except OSError as exc:
         raise NndlError(f"--storage {path}: cannot open the journal ({exc.strerror or exc})") from None
@@ -228,3 +228,33 @@ def _space_summary(space) -> str:
     if not isinstance(space, dict):
         return "unknown"
     return "params " + ", ".join(sorted(space.get("params", {})))
+
+
+def flock_lock(journal: str):
+    """The journal's lock: an advisory ``flock`` on ``JOURNAL.flock``.  The kernel lets go of a flock
+    when the process that holds it dies, so a worker killed while it writes (SIGKILL) can never leave
+    the study locked — Optuna's default symlink lock stays behind in that case and the other workers
+    wait on it.  Each thread (a worker and its heartbeat) takes the lock through its own descriptor."""
+    import fcntl
+    import os
+    import threading
+
+    from optuna.storages.journal._file import BaseJournalFileLock
+
+    class FlockLock(BaseJournalFileLock):
+        def __init__(self, path: str):
+            self.path, self.held = path, threading.local()
+
+        def acquire(self) -> bool:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            self.held.fd = fd
+            return True
+
+        def release(self) -> None:
+            fd, self.held.fd = getattr(self.held, "fd", None), None
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
+                os.close(fd)
+
+    return FlockLock(journal + ".flock")
