@@ -88,19 +88,21 @@ def _json_array(obj) -> numpy.ndarray:
     return numpy.frombuffer(json.dumps(obj).encode("utf-8"), dtype=numpy.uint8)
 
 
-def _network_arrays(network) -> dict:
+def _network_arrays(network, prefix: str = "") -> dict:
+    """The members of ``network``'s arrays, each name after ``prefix`` (a file holding several
+    networks gives each its own, :mod:`nndl.models.composite`)."""
     arrays = {}
     for path, layer in network.leaves():
         for p in layer.params:
-            arrays[f"param/{path}/{p.name}"] = to_numpy(p.value)
+            arrays[f"{prefix}param/{path}/{p.name}"] = to_numpy(p.value)
         for name, value in layer.buffers.items():
-            arrays[f"buffer/{path}/{name}"] = to_numpy(value)
+            arrays[f"{prefix}buffer/{path}/{name}"] = to_numpy(value)
     if network.preprocessor is not None:
         for name, value in network.preprocessor.arrays().items():
-            arrays[f"pre/{name}"] = numpy.asarray(value)
+            arrays[f"{prefix}pre/{name}"] = numpy.asarray(value)
     if getattr(network, "target_preprocessor", None) is not None:
         for name, value in network.target_preprocessor.arrays().items():
-            arrays[f"target_pre/{name}"] = numpy.asarray(value)
+            arrays[f"{prefix}target_pre/{name}"] = numpy.asarray(value)
     return arrays
 
 
@@ -159,13 +161,13 @@ def _read_config(archive: NpzArchive, path: Path) -> dict:
     return config
 
 
-def _build_network(archive: NpzArchive, config: dict, path: Path, dtype):
+def _build_network(archive: NpzArchive, config: dict, path: Path, dtype, prefix: str = ""):
     """The network of the config, built within the budget of the values the file holds."""
     from nndl.layers.base import allocation_budget
     from nndl.network import Network
 
     held = sum(math.prod(archive.header(name).shape) for name in archive.names()
-               if name.startswith(("param/", "buffer/")))
+               if name.startswith((f"{prefix}param/", f"{prefix}buffer/")))
     try:
         with allocation_budget(held):
             return Network.from_config(config["network"], **({} if dtype is None else {"dtype": dtype}))
@@ -173,11 +175,11 @@ def _build_network(archive: NpzArchive, config: dict, path: Path, dtype):
         raise NndlError(f"{path}: {exc}") from None
 
 
-def _read_weights(archive: NpzArchive, network, path: Path) -> None:
+def _read_weights(archive: NpzArchive, network, path: Path, prefix: str = "") -> None:
     """Every parameter and buffer the architecture names, in the shape it needs, finite."""
     for where, layer in network.leaves():
-        named = [(f"param/{where}/{p.name}", p.value) for p in layer.params] + \
-                [(f"buffer/{where}/{name}", value) for name, value in layer.buffers.items()]
+        named = [(f"{prefix}param/{where}/{p.name}", p.value) for p in layer.params] + \
+                [(f"{prefix}buffer/{where}/{name}", value) for name, value in layer.buffers.items()]
         for key, target in named:
             if key not in archive:
                 raise NndlError(f"{path}: missing weights {key} for layer {where} ({layer.type})")
@@ -190,10 +192,11 @@ def _read_weights(archive: NpzArchive, network, path: Path) -> None:
             target[...] = to_device(value)
 
 
-def _read_preprocessors(archive: NpzArchive, config: dict, network, path: Path) -> None:
+def _read_preprocessors(archive: NpzArchive, config: dict, network, path: Path, member_prefix: str = "") -> None:
     from nndl.preprocessing import preprocessor_from_config
 
-    for key, prefix in (("preprocessor", "pre/"), ("target_preprocessor", "target_pre/")):
+    for key, prefix in (("preprocessor", f"{member_prefix}pre/"),
+                        ("target_preprocessor", f"{member_prefix}target_pre/")):
         if not config.get(key):
             continue
         stored = {name[len(prefix):]: archive.read_array(name, kinds="f") for name in archive.names()

@@ -97,6 +97,12 @@ def add_arguments(p, output: bool = True) -> None:
                                  "on the training data; solve_output=true: the softmax above starts at the "
                                  "least-squares solution), prelu, rrelu, hard_tanh, vanilla_dropout(p), kmaxpool(k)")
     a.add_argument("--preset", help="named settings (see --list-presets); explicit options override it")
+    if output:      # nndl cv cross-validates supervised networks only
+        a.add_argument("--model", metavar="KIND(OPTIONS)",
+                       help="a model that learns without labels or generates data, e.g. \"rbm(500, k=1)\", "
+                       "\"dbn(500,500,2000)\", \"autoencoder(500, corruption=0.3)\", \"vae(400, latent=20)\", "
+                       "\"gan(conditional=true)\", \"sparse_coding(256, lmbda=0.1)\" (a wrong option prints "
+                       "the kind's usage); with --data, --epochs, --eta, --batch-size, --seed, --out")
     a.add_argument("--list-presets", action="store_true", help="list the presets and exit")
     a.add_argument("--activation", help="hidden activation for --layers: sigmoid, tanh, relu, leaky_relu, "
                                         "hard_tanh, linear")
@@ -567,6 +573,10 @@ def run(args) -> int:
         return 0
     from nndl.data.text import is_text_file
 
+    if getattr(args, "model", None):
+        from nndl.cli.model_train import run_model
+
+        return run_model(args)
     if args.data and is_text_file(args.data):
         from nndl.cli.text_train import run_text
 
