@@ -45,9 +45,10 @@ def book_runs(data_root, tmp_path_factory):
 # -- the registry ---------------------------------------------------------------------------------
 def test_registry_covers_every_chapter():
     chapters = by_chapter()
-    assert sorted(chapters) == [1, 2, 3, 4, 5, 6]
+    assert sorted(chapters) == [1, 2, 3, 4, 5, 6, 7]              # 7: the course notes' recurrent nets
     for exp in EXPERIMENTS.values():
-        assert exp.title and exp.url.startswith("http://neuralnetworksanddeeplearning.com/chap")
+        book = exp.url.startswith("http://neuralnetworksanddeeplearning.com/chap")
+        assert exp.title and (book if exp.chapter <= 6 else exp.url.startswith("http"))
         assert exp.book, f"{exp.name} registers no book numbers"
 
 
@@ -289,3 +290,37 @@ def test_conv_ladder_retrains_only_when_asked(tmp_path, monkeypatch, data_root):
     assert calls == trainable and all(p not in r["nndl"]["missing"] for p in trainable)
     assert "--retrain" in r["command"] and f"--ch6-results {results}" in r["command"]
     assert (tmp_path / "out" / "conv-ladder" / "ladder.png").stat().st_size > 0
+
+
+def test_gradient_through_time_vanishes_for_small_gains_and_explodes_for_large(book_runs):
+    r = book_runs[1]["vanishing-gradient-time"]["nndl"]["factor_per_step"]
+    assert r["RNN, gain 0.9"] < 0.95 and r["RNN, gain 1.5"] > 1.0
+    assert r["RNN, gain 0.9"] < r["RNN, gain 1"] < r["RNN, gain 1.5"]
+
+
+def test_state_gradients_are_those_of_finite_differences():
+    """‖∂C/∂h_t‖ of the experiment against central differences of C = Σ u·h_T in the state h_t."""
+    from nndl.data.adding import adding_problem
+    from nndl.experiments.notes_recurrent import recurrent_layer, state_gradients
+    from nndl.layers import no_grad
+
+    x, _ = adding_problem(3, 6, seed=1, dtype=np.float64)
+    for cell in ("rnn", "lstm", "gru"):
+        layer = recurrent_layer(cell, 4, 2, 6, 1.0, seed=2)
+        u = np.random.default_rng(3).standard_normal((3, 4))
+        norms, _ = state_gradients(layer, x, u)
+        t = 2
+        with no_grad():
+            layer.forward(x[:, :t])
+        start = tuple(s.copy() for s in layer.final_state)
+        numeric = np.zeros((3, 4))
+        for n in range(3):
+            for j in range(4):
+                values = []
+                for sign in (1, -1):
+                    state = tuple(s.copy() for s in start)
+                    state[0][n, j] += sign * 1e-6
+                    with no_grad():
+                        values.append(float((layer.forward(x[:, t:], initial_state=state) * u).sum()))
+                numeric[n, j] = (values[0] - values[1]) / 2e-6
+        assert norms[t] == pytest.approx(np.linalg.norm(numeric, axis=1).mean(), rel=1e-6), cell

@@ -184,6 +184,14 @@ def test_sample_bad_requests_are_one_line(toy_kind, tmp_path, capsys):
         assert len(err.splitlines()) == 1 and message in err, (argv, err)
 
 
+def test_network_commands_name_a_composite_file(toy_kind, tmp_path, capsys):
+    path = ToyMixture().save(tmp_path / "toy.npz")
+    with pytest.raises(NndlError, match="holds a toy .* not one network; nndl sample reads it"):
+        io.load(path)
+    assert main(["evaluate", str(path)]) == 2
+    assert "holds a toy" in capsys.readouterr().err
+
+
 def test_label_on_an_unconditional_model_is_one_line(toy_kind):
     model = ToyMixture()
     model.conditional = False

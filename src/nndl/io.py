@@ -151,6 +151,10 @@ def _read_config(archive: NpzArchive, path: Path) -> dict:
         raise NndlError(f"{path} is a .npz archive but not an nndl model (no nndl.json inside)")
     config = archive.read_json("nndl.json")
     where = f"{path}: nndl.json"
+    if config.get("format") == "nndl-composite":
+        kind = str(config.get("kind"))[:40]
+        raise NndlError(f"{path} holds a {kind} (a model of several parts, from nndl train --model), not one network; "
+                        f"nndl sample reads it")
     if config.get("format") != FORMAT:
         raise NndlError(f"{path} is not an nndl model (format {str(config.get('format'))[:40]!r})")
     check_schema(config, _MODEL, where)

@@ -17,6 +17,7 @@ from nndl.experiments.registry import (EXPERIMENTS, Experiment, by_chapter, expe
 # Importing the chapters registers their experiments, in this order.
 from nndl.experiments import ch1, ch2, ch3, ch4, ch5, ch6  # noqa: E402,F401  isort: skip
 from nndl.experiments import adaptive_gains  # noqa: E402,F401  isort: skip
+from nndl.experiments import notes_recurrent  # noqa: E402,F401  isort: skip
 
 __all__ = ["EXPERIMENTS", "Experiment", "by_chapter", "experiment", "get", "load_results", "row", "run_experiment",
            "set_verbose"]

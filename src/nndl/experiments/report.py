@@ -20,6 +20,7 @@ CHAPTERS = {
     4: ("A visual proof that neural nets can compute any function", f"{BOOK}/chap4.html"),
     5: ("Why are deep neural networks hard to train?", f"{BOOK}/chap5.html"),
     6: ("Deep learning", f"{BOOK}/chap6.html"),
+    7: ("Course notes: recurrent networks", "https://www.deeplearningbook.org/contents/rnn.html"),
 }
 
 
