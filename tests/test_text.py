@@ -186,6 +186,14 @@ def test_train_on_a_text_file_then_sample(small_text, tmp_path, capsys):
     assert text.startswith("ROMEO:") and len(text) == len("ROMEO:") + 50 + 1
     main(["sample", str(out), "--length", "50", "--prime", "ROMEO:", "--temperature", "0.7"])
     assert capsys.readouterr().out == text                     # the same seed, the same text
+    # nndl evaluate reads the model's own text and gives the validation figure the training reported
+    assert main(["evaluate", str(out), "--json"]) == 0
+    import json
+
+    figures = json.loads(capsys.readouterr().out)
+    assert figures["split"] == "validation" and figures["characters"] > 0
+    assert figures["nats_per_character"] == pytest.approx(net.metadata["best_validation_cost"], rel=1e-5)
+    assert figures["bits_per_character"] == pytest.approx(figures["nats_per_character"] / math.log(2))
 
 
 def _error(argv, capsys) -> str:
@@ -215,6 +223,10 @@ def test_bad_input_to_the_commands_is_one_line(small_text, tmp_path, capsys):
     mnist_like = tmp_path / "dense.npz"
     io.save(Network.from_sizes([4, 3]), mnist_like)
     assert "not a character model" in _error(["sample", str(mnist_like)], capsys)
+    assert "no test part" in _error(["evaluate", str(out), "--split", "test"], capsys)
+    foreign = tmp_path / "foreign.txt"
+    foreign.write_text(small_text.read_text()[:500] + "@" + small_text.read_text()[:500])
+    assert "'@'" in _error(["evaluate", str(out), "--data", str(foreign)], capsys)
     assert not (tmp_path / "x.npz").exists()
 
 

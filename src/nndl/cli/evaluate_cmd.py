@@ -2,7 +2,10 @@
 
 For a classifier: accuracy, per-class accuracy and the confusion matrix; for any other
 task (regression, binary, multi-label, reconstruction): the cost and the metrics of its
-model kind (mean squared and absolute error and R², accuracy and log-loss, ...).
+model kind (mean squared and absolute error and R², accuracy and log-loss, ...).  For a
+character model (``nndl train --data FILE.txt``): the cross-entropy per character in nats
+and bits, and the perplexity, on the last 10% of its text (``--split validation``, the
+default) or the first 90% (``--split train``), read as the training read it.
 """
 from __future__ import annotations
 
@@ -20,8 +23,9 @@ def register(subparsers) -> None:
     p.add_argument("model", help="a model saved by nndl train (.npz)")
     p.add_argument("--data", help="'mnist', an IDX folder or a CSV file (default: the model's training data)")
     p.add_argument("--label", help="CSV: the label column (default: as in training)")
-    p.add_argument("--split", default="test", choices=["test", "validation", "train"],
-                   help="which part of the data (split as in training): test (default), validation or train")
+    p.add_argument("--split", default=None, choices=["test", "validation", "train"],
+                   help="which part of the data (split as in training): test (default), validation or train; "
+                        "a character model's text has train and validation (default) parts")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=run)
 
@@ -56,8 +60,49 @@ def load_eval_split(network, data, label, split, path="the model"):
     return part, x
 
 
+def evaluate_text(args, network) -> int:
+    """Cross-entropy per character of a character model on a part of its text (or of ``--data``)."""
+    import math
+
+    from nndl.cli.sample_cmd import vocabulary_of
+    from nndl.cli.text_train import validation_data
+    from nndl.data.text import CharCorpus
+    from nndl.models import SequenceClassifier
+
+    vocabulary = vocabulary_of(network, args.model)
+    text = network.metadata["text"]
+    split = args.split or "validation"
+    if split == "test":
+        raise NndlError("a character model's text has a train and a validation part (the last 10%), no test part; "
+                        "use --split validation or --split train")
+    if args.label:
+        raise NndlError("--label is for CSV tables, not a character model")
+    source = args.data or text.get("source")
+    if not source:
+        raise NndlError(f"{args.model} does not say which text it was trained on; name it with --data")
+    corpus = CharCorpus(source, int(network.input_shape[0]), vocabulary=vocabulary)
+    model = SequenceClassifier(network)
+    if split == "validation":
+        data, model.eval_streams = validation_data(corpus)
+    else:
+        data = corpus.training(1)
+    nats = float(model.evaluate(*data)["cost"])
+    result = {"model": args.model, "data": str(corpus.path), "split": split, "characters": int(data[1].size),
+              "nats_per_character": nats, "bits_per_character": nats / math.log(2), "perplexity": math.exp(nats)}
+    if args.json:
+        print_json(result)
+    else:
+        print(f"{args.model} on {corpus.path.name} ({split}, {result['characters']} characters): "
+              f"{nats:.4f} nats per character ({result['bits_per_character']:.4f} bits), perplexity "
+              f"{result['perplexity']:.2f}")
+    return 0
+
+
 def run(args) -> int:
     network = io.load(args.model)
+    if isinstance(getattr(network, "metadata", {}).get("text"), dict):
+        return evaluate_text(args, network)
+    args.split = args.split or "test"
     part, x = load_eval_split(network, args.data, args.label, args.split, args.model)
     task = stored_settings(network, args.model).get("task") or "classification"
     if task != "classification":
