@@ -12,35 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from nndl.data.adding import MEAN_PREDICTOR_MSE, adding_problem  # noqa: E402
-from nndl.models import Regressor  # noqa: E402
-from nndl.network import Network  # noqa: E402
-from nndl.optim import Adam  # noqa: E402
-from nndl.spec import parse_spec  # noqa: E402
-
-
-def run(cell: str, steps: int, units: int, seconds: float, batch: int, eta: float, seed: int) -> None:
-    net = Network(parse_spec(f"{cell}({units}, sequences=false) dense(1)", (steps, 2)), (steps, 2), cost="quadratic",
-                  seed=seed)
-    model = Regressor(net, Adam(eta, clip_norm=1.0))
-    x_test, y_test = adding_problem(2000, steps, seed=10_000 + seed)
-    model.begin(batch)
-    start, seen, chunk = time.perf_counter(), 0, 0
-    while time.perf_counter() - start < seconds:
-        x, y = adding_problem(batch * 50, steps, seed=seed * 1_000_000 + chunk)
-        chunk += 1
-        for i in range(0, len(x), batch):
-            model.train_step(x[i:i + batch], y[i:i + batch])
-        seen += len(x)
-        mse = float(((net.predict_proba(x_test) - y_test) ** 2).mean())
-        print(json.dumps({"task": "adding", "T": steps, "cell": cell, "units": units, "sequences_seen": seen,
-                          "seconds": round(time.perf_counter() - start, 1), "test_mse": round(mse, 5),
-                          "mean_predictor_mse": round(MEAN_PREDICTOR_MSE, 5)}), flush=True)
+from nndl.experiments.notes_recurrent import train_adding  # noqa: E402
 
 
 def main() -> None:
@@ -54,7 +30,8 @@ def main() -> None:
     p.add_argument("--cells", nargs="+", default=["lstm", "rnn"])
     args = p.parse_args()
     for cell in args.cells:
-        run(cell, args.steps, args.units, 60 * args.minutes, args.batch, args.eta, args.seed)
+        train_adding(cell, args.steps, args.units, 60 * args.minutes, args.batch, args.eta, args.seed,
+                     on_evaluation=lambda record: print(json.dumps(record), flush=True))
 
 
 if __name__ == "__main__":

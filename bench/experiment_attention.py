@@ -17,49 +17,17 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 
 import numpy
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from nndl.data.toy_sequences import VOCABULARY, digit_strings  # noqa: E402
+from nndl.data.toy_sequences import VOCABULARY  # noqa: E402
+from nndl.experiments.notes_recurrent import accuracy_by_length, draw_attention, train_attention  # noqa: E402
 from nndl.models import seq2seq  # noqa: E402
-from nndl.models.seq2seq import EncoderDecoder, Seq2Seq, sequence_accuracy  # noqa: E402
+from nndl.models.seq2seq import EncoderDecoder, Seq2Seq  # noqa: E402
 from nndl.optim import Adam  # noqa: E402
-from nndl.trainer import Trainer  # noqa: E402
-
-
-def draw_attention(net, x, y, path: Path, title: str) -> None:
-    """A heat map of α (decoder steps × source positions) for one source string x (S,) and its target y."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    tokens, weights = net.greedy(x[None, :])
-    length = int((x >= 0).sum())
-    out = [int(t) for t in tokens[0] if t >= 0]
-    alpha = numpy.asarray(weights[0, :len(out), :length])
-    fig, ax = plt.subplots(figsize=(0.32 * length + 1.6, 0.32 * len(out) + 1.2))
-    ax.imshow(alpha, cmap="viridis", vmin=0.0, vmax=1.0)
-    ax.set_xticks(range(length), [str(int(d)) for d in x[:length]])
-    ax.set_yticks(range(len(out)), [str(t) if t < 10 else "EOS" for t in out])
-    ax.set_xlabel("source digit")
-    ax.set_ylabel("decoded token (greedy)")
-    right = "right" if sequence_accuracy(tokens, y[None, :]) == 1.0 else "wrong"
-    ax.set_title(f"{title}\ngreedy decoding: {right}", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-
-
-def per_length(model, x, y) -> dict:
-    lengths = (x >= 0).sum(axis=1)
-    predicted = model.predict(x)
-    return {int(n): round(sequence_accuracy(predicted[lengths == n], y[lengths == n]), 4)
-            for n in numpy.unique(lengths)}
 
 
 def main() -> None:
@@ -89,33 +57,24 @@ def main() -> None:
         VOCABULARY, embedding=args.embedding, units=args.units, cell=args.cell, score=args.score,
         scaled=args.scaled, seed=args.seed)
     model = Seq2Seq(net, Adam(args.eta, clip_norm=1.0))
-    x_test, y_test = digit_strings(args.test, args.min_length, args.max_length, args.task, seed=1_000_000 + args.seed)
-    trainer = Trainer(batch_size=args.batch, seed=args.seed, threads=args.threads, verbose=False)
-    start, seen, chunk, logs = time.perf_counter(), 0, 0, {}
     settings = {"task": args.task, "lengths": [args.min_length, args.max_length], **net.config()}
     print(json.dumps({"settings": settings, "init": str(args.init) if args.init else None}), flush=True)
-    while time.perf_counter() - start < 60 * args.minutes:
-        x, y = digit_strings(args.chunk, args.min_length, args.max_length, args.task, seed=args.seed * 100_000 + chunk)
-        chunk += 1
-        history = trainer.fit(model, (x, y), epochs=chunk)
-        seen += len(x)
-        logs = model.evaluate(x_test, y_test)
-        print(json.dumps({"chunk": chunk, "strings_seen": seen, "seconds": round(time.perf_counter() - start, 1),
-                          "training_cost": round(history.records[-1]["training_cost"], 5),
-                          "test_cost": round(logs["cost"], 5), "test_token_accuracy": round(logs["accuracy"], 5),
-                          "test_sequence_accuracy": round(logs["sequence_accuracy"], 5)}), flush=True)
+
+    def report(record):
+        print(json.dumps(record), flush=True)
         if args.save:
-            seq2seq.save(net, args.save, metadata={"settings": settings, "strings_seen": seen, **logs})
-        if logs["sequence_accuracy"] >= args.target:
-            break
-    print(json.dumps({"final": True, "strings_seen": seen, "seconds": round(time.perf_counter() - start, 1),
-                      "test_sequence_accuracy": logs.get("sequence_accuracy"),
-                      "sequence_accuracy_by_length": per_length(model, x_test, y_test)}), flush=True)
+            seq2seq.save(net, args.save, metadata={"settings": settings, **record})
+
+    last = train_attention(model, args.task, (args.min_length, args.max_length), 60 * args.minutes, args.batch,
+                           args.chunk, args.test, args.target, args.seed, args.threads, on_chunk=report)
+    x_test, y_test = last.pop("x_test"), last.pop("y_test")
+    print(json.dumps({"final": True, "strings_seen": last.get("strings_seen", 0), "seconds": last.get("seconds"),
+                      "test_sequence_accuracy": last.get("test_sequence_accuracy"),
+                      "sequence_accuracy_by_length": accuracy_by_length(model, x_test, y_test)}), flush=True)
     if args.figure:
         i = int(numpy.argmax((x_test >= 0).sum(axis=1) == (args.min_length + args.max_length) // 2))
         draw_attention(net, x_test[i], y_test[i], args.figure,
-                       f"{args.task}, {args.score} attention,\nafter {seen:,} training strings")
-
+                       f"{args.task}, {args.score} attention,\nafter {last.get('strings_seen', 0):,} training strings")
 
 if __name__ == "__main__":
     main()

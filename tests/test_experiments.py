@@ -324,3 +324,22 @@ def test_state_gradients_are_those_of_finite_differences():
                         values.append(float((layer.forward(x[:, t:], initial_state=state) * u).sum()))
                 numeric[n, j] = (values[0] - values[1]) / 2e-6
         assert norms[t] == pytest.approx(np.linalg.norm(numeric, axis=1).mean(), rel=1e-6), cell
+
+
+def test_the_lstm_learns_the_adding_problem(book_runs):
+    r = book_runs[1]["adding-problem"]["nndl"]["lowest_test_mse"]
+    assert r["lstm"] < 0.05 < 2 / 12                       # well under the mean predictor's 0.167
+
+
+def test_attention_reverses_short_strings(book_runs):
+    r = book_runs[1]["attention-reverse"]
+    assert r["nndl"]["final"]["test_sequence_accuracy"] >= 0.9
+    assert "attention_weights.png" in r["figures"]
+
+
+def test_lower_temperatures_sample_likelier_words(book_runs):
+    r = book_runs[1]["char-temperatures"]["nndl"]
+    share = r["known_word_share"]
+    assert share["0.5"] > share["1.0"]
+    assert min(r["validation_cost"]) < math.log(65)
+    assert all(text.startswith("ROMEO:") and len(text) == len("ROMEO:") + 300 for text in r["samples"].values())
