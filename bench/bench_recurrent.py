@@ -1,4 +1,5 @@
-"""Benchmark: training steps of a character LSTM, nndl against PyTorch (CPU, float32).
+"""Benchmark: training steps of a character LSTM and of a row-by-row MNIST LSTM, nndl against PyTorch
+(CPU, float32).
 
 The model of the issue's reference: embedding(32) lstm(256) dense(65) softmax on tiny
 Shakespeare, mini-batches of 32 sequences of 64 characters, Adam η = 2·10⁻³, gradients
@@ -11,6 +12,12 @@ both alike; the best run of each counts.
 
     python bench/bench_recurrent.py                      # 1 thread, 60 steps per run
     python bench/bench_recurrent.py --threads 1 2 --steps 100 --repeat 3
+    python bench/bench_recurrent.py --task row-mnist     # lstm(128) over 28 rows of 28 pixels, batch 64
+
+``--task row-mnist`` is the ``row-lstm`` preset's model (``lstm(128, sequences=false) dense(10)
+softmax``, Adam 10⁻³, batch 64; PyTorch: nn.LSTM + nn.Linear + cross-entropy), timed on random
+28×28 images (the time does not depend on the pixels), and reports seconds per epoch of 50,000
+images (782 steps) as well.
 
 One JSON line per thread count: ``nndl_s_per_1000`` and ``torch_s_per_1000`` (wall seconds
 per 1,000 steps), ``ratio`` = nndl/torch, the same in CPU seconds of the process
@@ -33,6 +40,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 V, E, H, T, B = 65, 32, 256, 64, 32
+#: row-by-row MNIST: 28 steps of 28 pixels, LSTM(128), batch 64, the book's 50,000 training images.
+ROWS, ROW_H, ROW_B, ROW_EPOCH = 28, 128, 64, 50_000
 
 
 def batches(steps: int, seed: int = 0):
@@ -48,18 +57,29 @@ def batches(steps: int, seed: int = 0):
         yield x, y
 
 
-def run_nndl(steps: int) -> float:
+def row_batches(steps: int, seed: int = 0):
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
+        yield rng.random((ROW_B, ROWS, ROWS), dtype=np.float32), rng.integers(0, 10, ROW_B)
+
+
+def run_nndl(steps: int, task: str) -> float:
     sys.path.insert(0, str(REPO / "src"))
-    from nndl.models import SequenceClassifier
+    from nndl.models import Classifier, SequenceClassifier
     from nndl.network import Network
     from nndl.optim import Adam
     from nndl.spec import parse_spec
 
-    net = Network(parse_spec(f"embedding({E}, vocabulary={V}) lstm({H}) dense({V}) softmax", (T,)), (T,),
-                  cost="log_likelihood", seed=0)
-    model = SequenceClassifier(net, Adam(2e-3, clip_norm=5.0))
-    model.begin(B)
-    data = list(batches(steps + 5))
+    if task == "char":
+        net = Network(parse_spec(f"embedding({E}, vocabulary={V}) lstm({H}) dense({V}) softmax", (T,)), (T,),
+                      cost="log_likelihood", seed=0)
+        model, data = SequenceClassifier(net, Adam(2e-3, clip_norm=5.0)), list(batches(steps + 5))
+    else:
+        shape = (ROWS, ROWS)
+        net = Network(parse_spec(f"lstm({ROW_H}, sequences=false) dense(10) softmax", shape), shape,
+                      cost="log_likelihood", seed=0)
+        model, data = Classifier(net, Adam(1e-3)), list(row_batches(steps + 5))
+    model.begin(B if task == "char" else ROW_B)
     for x, y in data[:5]:                                      # warm up
         model.train_step(x, y)
     start, cpu = time.perf_counter(), time.process_time()
@@ -68,11 +88,13 @@ def run_nndl(steps: int) -> float:
     return time.perf_counter() - start, time.process_time() - cpu
 
 
-def run_torch(steps: int, threads: int) -> float:
+def run_torch(steps: int, threads: int, task: str) -> float:
     import torch
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
+    if task == "row-mnist":
+        return run_torch_rows(steps, torch)
 
     class Model(torch.nn.Module):
         def __init__(self):
@@ -103,8 +125,36 @@ def run_torch(steps: int, threads: int) -> float:
     return time.perf_counter() - start, time.process_time() - cpu
 
 
+def run_torch_rows(steps: int, torch) -> float:
+    class Model(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lstm = torch.nn.LSTM(ROWS, ROW_H, batch_first=True)
+            self.out = torch.nn.Linear(ROW_H, 10)
+
+        def forward(self, x):
+            return self.out(self.lstm(x)[0][:, -1])
+
+    model = Model()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    data = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in row_batches(steps + 5)]
+
+    def step(x, y):
+        opt.zero_grad()
+        torch.nn.functional.cross_entropy(model(x), y).backward()
+        opt.step()
+
+    for x, y in data[:5]:
+        step(x, y)
+    start, cpu = time.perf_counter(), time.process_time()
+    for x, y in data[5:]:
+        step(x, y)
+    return time.perf_counter() - start, time.process_time() - cpu
+
+
 def child(args) -> None:
-    seconds, cpu = run_nndl(args.steps) if args.child == "nndl" else run_torch(args.steps, args.threads[0])
+    seconds, cpu = run_nndl(args.steps, args.task) if args.child == "nndl" else \
+        run_torch(args.steps, args.threads[0], args.task)
     print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 
 
@@ -113,6 +163,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, nargs="+", default=[1])
     p.add_argument("--steps", type=int, default=60)
     p.add_argument("--repeat", type=int, default=2)
+    p.add_argument("--task", choices=["char", "row-mnist"], default="char")
     p.add_argument("--child", choices=["nndl", "torch"], help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
@@ -125,13 +176,17 @@ def main() -> None:
         for _ in range(args.repeat):
             for who in ("nndl", "torch"):
                 out = subprocess.run([sys.executable, __file__, "--child", who, "--steps", str(args.steps),
-                                      "--threads", str(threads)], env=env, capture_output=True, text=True, check=True)
+                                      "--threads", str(threads), "--task", args.task], env=env, capture_output=True, text=True, check=True)
                 result = json.loads(out.stdout.strip().splitlines()[-1])
                 if who not in best or result["seconds"] < best[who]["seconds"]:
                     best[who] = result
         per = {who: 1000 * r["seconds"] / args.steps for who, r in best.items()}
         cpu = {who: 1000 * r["cpu_seconds"] / args.steps for who, r in best.items()}
-        print(json.dumps({"bench": "char_lstm", "V": V, "E": E, "H": H, "T": T, "batch": B, "threads": threads,
+        shape = {"V": V, "E": E, "H": H, "T": T, "batch": B} if args.task == "char" else \
+            {"H": ROW_H, "T": ROWS, "D": ROWS, "batch": ROW_B,
+             "nndl_s_per_epoch": round(per["nndl"] / 1000 * ROW_EPOCH / ROW_B, 1),
+             "torch_s_per_epoch": round(per["torch"] / 1000 * ROW_EPOCH / ROW_B, 1)}
+        print(json.dumps({"bench": "char_lstm" if args.task == "char" else "row_mnist_lstm", **shape, "threads": threads,
                           "steps": args.steps, "repeat": args.repeat, "nndl_s_per_1000": round(per["nndl"], 2),
                           "torch_s_per_1000": round(per["torch"], 2), "ratio": round(per["nndl"] / per["torch"], 3),
                           "nndl_cpu_s_per_1000": round(cpu["nndl"], 2), "torch_cpu_s_per_1000": round(cpu["torch"], 2),
