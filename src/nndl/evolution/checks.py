@@ -32,8 +32,11 @@ def non_negative(what: str, value) -> float:
     return validation.number(what, value, low=0.0)
 
 
-def fitness(value, index: int) -> float:
-    """The fitness of individual ``index`` as a float; a one-line error if it is not a finite number."""
+def fitness(value, index: int):
+    """The fitness of individual ``index`` as a float (a tuple of floats: objectives); a one-line error if
+    it is not a finite number."""
+    if isinstance(value, (tuple, list)):
+        return tuple(fitness(v, index) for v in value)
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise NndlError(f"the fitness of individual {index} is {value!r}, not a number")
     x = float(value)
