@@ -36,7 +36,8 @@ NAMES = {"xor": (["x₁", "x₂"], ["y"]), "cartpole": (["x", "ẋ", "θ", "θ̇
 
 
 def one_run(args, seed: int) -> tuple[dict, object]:
-    s = setup(args.method, args.task, args.population, seed, args.episodes, args.hidden)
+    s = setup(args.method, args.task, args.population, seed, args.episodes, args.hidden,
+              start_range=args.start_range)
     start = time.perf_counter()
     with Evaluator(s.decoder, s.task, args.workers) as evaluate:
         result = s.algorithm.run(evaluate, args.generations)
@@ -54,7 +55,8 @@ def one_run(args, seed: int) -> tuple[dict, object]:
     else:
         line["parameters"] = int(len(best))
     if args.task == "cartpole":
-        fresh = cartpole.reset(numpy.random.default_rng(10_000 + seed), 100)
+        line["episodes"], line["start_range"] = args.episodes, args.start_range
+        fresh = cartpole.reset(numpy.random.default_rng(10_000 + seed), 100, args.start_range)
         line["fresh_starts_balanced"] = float(numpy.mean(s.task.steps(s.decoder(best), fresh) >= 500))
     return line, s
 
@@ -73,7 +75,7 @@ def summary(lines) -> dict:
 
 def figures(args, s, folder: Path, seed: int) -> None:
     folder.mkdir(parents=True, exist_ok=True)
-    stem = f"{args.method}_{args.task}"
+    stem = f"{args.method}_{args.task}{args.tag}"
     best = s.algorithm.best
     solved_at = {"xor": None, "cartpole": 500.0}[args.task]
     if args.method in ("neat", "hyperneat"):
@@ -102,6 +104,8 @@ def main(argv=None) -> None:
     p.add_argument("--population", type=int, default=None)
     p.add_argument("--episodes", type=int, default=5)
     p.add_argument("--hidden", type=int, default=4)
+    p.add_argument("--start-range", type=float, default=0.05, help="cart-pole starts uniform in ±this (0.05)")
+    p.add_argument("--tag", default="", help="added to the figure and genome file names")
     p.add_argument("--workers", type=int, default=1)
     p.add_argument("--out", type=Path, default=None, help="also write the JSON lines here")
     p.add_argument("--figures", type=Path, default=None, help="folder for one run's figures and genome")

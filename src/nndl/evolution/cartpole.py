@@ -36,9 +36,9 @@ X_LIMIT = 2.4
 MAX_STEPS = 500
 
 
-def reset(rng, episodes: int):
-    """Starting states (episodes, 4), each component uniform in [−0.05, 0.05]."""
-    return xp.asarray(rng.uniform(-0.05, 0.05, size=(episodes, 4)))
+def reset(rng, episodes: int, bound: float = 0.05):
+    """Starting states (episodes, 4), each component uniform in [−bound, bound] (gymnasium: 0.05)."""
+    return xp.asarray(rng.uniform(-bound, bound, size=(episodes, 4)))
 
 
 def step(state, push_right):

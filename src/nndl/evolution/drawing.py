@@ -87,14 +87,19 @@ def substrate(decoder, cppn_genome, path, title: str):
     layers = decoder.substrate.layers
     with figure(path, 1, 2, size=(10.0, 4.4), title=title) as (fig, (left, right)):
         largest = max([numpy.abs(w).max() for w, _ in painted] + [1e-9])
-        offset = [numpy.array([0.0, 3.0 * k]) for k in range(len(layers))]
+        def at(k, points):                      # the planes in oblique view, stacked bottom to top
+            points = numpy.atleast_2d(points)
+            return numpy.stack([points[:, 0] + 0.45 * points[:, 1], 0.35 * points[:, 1] + 2.0 * k], axis=1)
+
         for k, (w, _) in enumerate(painted):
             for j, i in zip(*numpy.nonzero(w)):
-                a, b = layers[k][i] + offset[k], layers[k + 1][j] + offset[k + 1]
+                a, b = at(k, layers[k][i])[0], at(k + 1, layers[k + 1][j])[0]
                 left.plot([a[0], b[0]], [a[1], b[1]], color=POSITIVE if w[j, i] > 0 else NEGATIVE,
                           linewidth=0.3 + 2.0 * abs(w[j, i]) / largest, alpha=0.6, zorder=1)
         for k, layer in enumerate(layers):
-            pts = layer + offset[k]
+            corners = at(k, numpy.array([[-1.1, -1.1], [1.1, -1.1], [1.1, 1.1], [-1.1, 1.1], [-1.1, -1.1]]))
+            left.plot(corners[:, 0], corners[:, 1], color="#CCCCCC", linewidth=0.8, zorder=0)
+            pts = at(k, layer)
             left.scatter(pts[:, 0], pts[:, 1], s=60, color=COLORS[k % len(COLORS)], edgecolor="black", zorder=2,
                          label=["inputs", "hidden grid", "outputs"][min(k, 2)] if k < 3 else None)
         left.set_title(f"{sum(int(numpy.count_nonzero(w)) for w, _ in painted)} of "

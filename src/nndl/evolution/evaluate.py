@@ -102,3 +102,24 @@ def available_cores() -> int:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux
         return os.cpu_count() or 1
+
+
+def champion(fitnesses, solved) -> int:
+    """The index of a generation's champion: the fittest of those that solve the task, if any do, else the fittest."""
+    winners = [i for i, s in enumerate(solved) if s]
+    return max(winners, key=lambda i: fitnesses[i]) if winners else max(range(len(fitnesses)),
+                                                                         key=lambda i: fitnesses[i])
+
+
+def run_generations(algorithm, evaluate, generations: int, callback=None) -> dict:
+    """``algorithm.step(evaluate)`` until a generation solves the task or ``generations`` have run;
+    ``callback(record)`` after each.  Returns ``{"solved", "generations", "evaluations", "best"}``."""
+    generations = validation.whole("generations", generations, low=1)
+    for _ in range(generations):
+        record = algorithm.step(evaluate)
+        if callback is not None:
+            callback(record)
+        if record["solved"]:
+            break
+    return {"solved": algorithm.best_solved, "generations": algorithm.generation,
+            "evaluations": evaluate.evaluations, "best": algorithm.best}

@@ -26,6 +26,7 @@ from nndl import validation
 from nndl.backend import to_numpy
 from nndl.errors import NndlError
 from nndl.evolution import checks
+from nndl.evolution.evaluate import champion, run_generations
 
 
 def flatten(network) -> numpy.ndarray:
@@ -139,30 +140,21 @@ class GeneticAlgorithm:
         return children
 
     def step(self, evaluate) -> dict:
+        """One generation: evaluate, record, and (unless a genome solved the task) breed the next."""
         fitnesses, solved = evaluate(self.population)
-        k = int(numpy.argmax(fitnesses))
-        winners = [i for i, s in enumerate(solved) if s]
-        if winners:
-            k = max(winners, key=lambda i: fitnesses[i])
-        if (winners and not self.best_solved) or fitnesses[k] > self.best_fitness:
+        k = champion(fitnesses, solved)
+        if (solved[k] and not self.best_solved) or fitnesses[k] > self.best_fitness:
             self.best, self.best_fitness, self.best_solved = self.population[k].copy(), fitnesses[k], bool(solved[k])
         record = {"generation": self.generation, "evaluations": evaluate.evaluations,
                   "best_fitness": float(max(fitnesses)), "mean_fitness": float(numpy.mean(fitnesses)),
-                  "solved": bool(winners)}
+                  "solved": any(solved)}
         self.history.append(record)
-        if not winners:
+        if not record["solved"]:
             self.population = self.next_generation(fitnesses)
         self.generation += 1
         return record
 
     def run(self, evaluate, generations: int, callback=None) -> dict:
-        """Generations until one solves the task (or ``generations`` have run); the same result as NEAT.run."""
-        generations = validation.whole("generations", generations, low=1)
-        for _ in range(generations):
-            record = self.step(evaluate)
-            if callback is not None:
-                callback(record)
-            if record["solved"]:
-                break
-        return {"solved": self.best_solved, "generations": self.generation,
-                "evaluations": evaluate.evaluations, "best": self.best}
+        """Generations until one solves the task (or ``generations`` have run): see
+        :func:`~nndl.evolution.evaluate.run_generations`."""
+        return run_generations(self, evaluate, generations, callback)

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy
 
 from nndl import validation
+from nndl.evolution.evaluate import champion, run_generations
 from nndl.evolution.genome import Genome, Innovations, NEATConfig, crossover, distance
 
 __all__ = ["NEAT", "NEATConfig", "Species", "share_offspring"]
@@ -151,29 +152,20 @@ class NEAT:
             genome.fitness = f
         self.speciate(self.population)
         best = self.population[int(numpy.argmax(fitnesses))]
-        winners = [i for i, s in enumerate(solved) if s]
-        k = max(winners, key=lambda i: fitnesses[i]) if winners else int(numpy.argmax(fitnesses))
-        if (winners and not self.best_solved) or self.best is None or fitnesses[k] > self.best.fitness:
+        k = champion(fitnesses, solved)
+        if (solved[k] and not self.best_solved) or self.best is None or fitnesses[k] > self.best.fitness:
             self.best, self.best_solved = self.population[k].copy(), bool(solved[k])
         record = {"generation": self.generation, "evaluations": evaluate.evaluations,
                   "best_fitness": float(best.fitness), "mean_fitness": float(numpy.mean(fitnesses)),
                   "species": {str(s.id): len(s.members) for s in self.species},
-                  "best_size": best.size(), "solved": bool(winners)}
+                  "best_size": best.size(), "solved": any(solved)}
         self.history.append(record)
-        if not winners:
+        if not record["solved"]:
             self.population = self.reproduce()
         self.generation += 1
         return record
 
     def run(self, evaluate, generations: int, callback=None) -> dict:
-        """Generations until one solves the task (or ``generations`` have run); ``callback(record)`` after each.
-        Returns ``{"solved", "generations", "evaluations", "best"}``."""
-        generations = validation.whole("generations", generations, low=1)
-        for _ in range(generations):
-            record = self.step(evaluate)
-            if callback is not None:
-                callback(record)
-            if record["solved"]:
-                break
-        return {"solved": self.best_solved, "generations": self.generation,
-                "evaluations": evaluate.evaluations, "best": self.best}
+        """Generations until one solves the task (or ``generations`` have run): see
+        :func:`~nndl.evolution.evaluate.run_generations`."""
+        return run_generations(self, evaluate, generations, callback)

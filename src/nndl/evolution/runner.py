@@ -38,13 +38,13 @@ class Setup:
     algorithm: object
 
 
-def make_task(name: str, episodes: int = 5, seed: int = 0):
+def make_task(name: str, episodes: int = 5, seed: int = 0, start_range: float = 0.05):
     name = validation.choice("task", name, TASKS)
-    return XOR() if name == "xor" else CartPoleBalance(episodes, seed=seed)
+    return XOR() if name == "xor" else CartPoleBalance(episodes, seed=seed, start_range=start_range)
 
 
 def setup(method: str, task: str, population: int | None = None, seed: int = 0, episodes: int = 5,
-          hidden: int = 4, mutation_rate: float | None = None) -> Setup:
+          hidden: int = 4, mutation_rate: float | None = None, start_range: float = 0.05) -> Setup:
     """Everything a run needs; every setting checked (one NndlError line) before any work."""
     method = validation.choice("method", method, METHODS)
     population = checks.population(DEFAULT_POPULATION[method] if population is None else population)
@@ -52,7 +52,7 @@ def setup(method: str, task: str, population: int | None = None, seed: int = 0, 
     hidden = validation.whole("hidden", hidden, low=1, high=10_000)
     if mutation_rate is not None:
         mutation_rate = checks.rate("mutation rate", mutation_rate)
-    the_task = make_task(task, episodes, seed)
+    the_task = make_task(task, episodes, seed, start_range)
     if method == "ga":
         decoder = NetworkDecoder([the_task.inputs, hidden, the_task.outputs])
         config = GAConfig(population=population,

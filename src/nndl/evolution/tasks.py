@@ -5,7 +5,8 @@ inputs (B, n_inputs) to outputs (B, n_outputs) — and returns ``(fitness, solve
   every output is on the right side of ½.
 * :class:`CartPoleBalance` (4 inputs, 1 output; :mod:`nndl.evolution.cartpole`): the fitness is the
   mean number of steps balanced from ``episodes`` starting states, drawn once from ``seed`` (so the
-  fitness of a network never changes during a run); solved when every episode lasts 500 steps.
+  fitness of a network never changes during a run; each component uniform in ±``start_range``,
+  gymnasium's 0.05 by default, wider for a harder task); solved when every episode lasts 500 steps.
 * :class:`Classification` (iris): the mean log-likelihood cost −(1/n) Σ ln p_y and the accuracy of a
   softmax output layer, for NSGA-II.
 * :class:`FunctionTask`: any ``fitness(net) -> float`` of one's own.
@@ -33,11 +34,13 @@ class XOR:
 class CartPoleBalance:
     inputs, outputs = 4, 1
 
-    def __init__(self, episodes: int = 5, max_steps: int = cartpole.MAX_STEPS, seed: int = 0):
+    def __init__(self, episodes: int = 5, max_steps: int = cartpole.MAX_STEPS, seed: int = 0,
+                 start_range: float = 0.05):
         self.episodes = validation.whole("episodes", episodes, low=1, high=10_000)
         self.max_steps = validation.whole("max_steps", max_steps, low=1, high=1_000_000)
+        self.start_range = validation.number("start_range", start_range, 0.0, 0.2)
         self.starts = to_numpy(cartpole.reset(numpy.random.default_rng(validation.seed("seed", seed)),
-                                              self.episodes))
+                                              self.episodes, self.start_range))
 
     def steps(self, net, starts=None):
         return to_numpy(cartpole.balance(net, self.starts if starts is None else starts, self.max_steps))
