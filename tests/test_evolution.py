@@ -349,3 +349,7 @@ def test_nndl_evolve_refuses_a_bad_file(tmp_path, capsys):
     path.write_text('{"format": "nndl-evolved"')
     status, _, stderr = evolve(capsys, "--evaluate", path)
     assert status == 2 and str(path) in stderr and len(stderr.strip().splitlines()) == 1
+    s = setup("ga", "xor", population=4)
+    storage.save(path, "ga", "cartpole", s.algorithm.population[0], s.decoder)      # an XOR network for cart-pole
+    status, _, stderr = evolve(capsys, "--evaluate", path)
+    assert status == 2 and "2 inputs and 1 outputs; cartpole needs 4 and 1" in stderr

@@ -10,7 +10,7 @@ from nndl.evolution.evaluate import Evaluator
 from nndl.evolution.genome import (ConnectionGene, Genome, Innovations, NEATConfig, NodeGene, align, crossover,
                                    distance)
 from nndl.evolution.neat import NEAT, share_offspring
-from nndl.evolution.phenotype import FeedForward, reference_outputs, topological_order
+from nndl.evolution.phenotype import FeedForward, reference_outputs, to_network, topological_order
 from nndl.evolution.tasks import XOR
 
 
@@ -195,3 +195,19 @@ def test_neat_solves_xor():
         y = FeedForward(result["best"])(XOR.x)[:, 0]
         assert np.all((y > 0.5) == XOR.t.astype(bool))
         assert result["best"].size()["hidden"] >= 1                       # XOR needs a hidden node
+
+
+def test_a_layered_genome_becomes_an_nndl_network():
+    g = make(2, 2, [4, 5], [(0, 0, 4, 0.7), (1, 1, 4, -1.2), (2, 1, 5, 0.4), (3, 4, 2, 1.5), (4, 5, 2, -0.3),
+                            (5, 5, 3, 2.0), (6, 0, 3, 9.0, False)], biases={2: 0.2, 3: -0.1, 4: 0.3, 5: -0.5})
+    net = to_network(g)
+    x = np.random.default_rng(0).normal(size=(6, 2))
+    np.testing.assert_allclose(net.forward(x), FeedForward(g)(x), rtol=1e-12)
+    assert [layer.units for layer in net.layers] == [2, 2]
+    g.connections[6].enabled = True                                        # a skip gene 0 → 3
+    with pytest.raises(NndlError, match="skips a level"):
+        to_network(g)
+    g.connections[6].enabled = False
+    g.nodes[4].activation = "gauss"
+    with pytest.raises(NndlError, match="node functions"):
+        to_network(g)

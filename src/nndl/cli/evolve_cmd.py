@@ -16,6 +16,7 @@ import numpy
 from nndl import validation
 from nndl.cli.common import check_writable, print_json, say
 from nndl.errors import NndlError
+from nndl.evolution import checks
 
 
 def register(subparsers) -> None:
@@ -51,6 +52,14 @@ def _summary(setup_, result) -> dict:
     return summary
 
 
+def _shape(method, individual, decoder) -> tuple[int, int]:
+    """(inputs, outputs) of the network a saved individual makes."""
+    if method == "neat":
+        return individual.n_inputs, individual.n_outputs
+    sizes = decoder.sizes if method == "ga" else decoder.substrate.sizes
+    return sizes[0], sizes[-1]
+
+
 def evaluate_saved(args) -> int:
     from nndl.evolution import storage
     from nndl.evolution.runner import make_task
@@ -59,6 +68,10 @@ def evaluate_saved(args) -> int:
     if task_name not in ("xor", "cartpole"):
         raise NndlError(f"{args.evaluate}: task {task_name!r} is not xor or cartpole")
     task = make_task(task_name, args.episodes, args.seed)
+    shape = _shape(method, individual, decoder)
+    if shape != (task.inputs, task.outputs):
+        raise NndlError(f"{args.evaluate}: the saved network has {shape[0]} inputs and {shape[1]} outputs; "
+                        f"{task_name} needs {task.inputs} and {task.outputs}")
     net = decoder(individual)
     fitness, solved = task.evaluate(net)
     out = {"file": args.evaluate, "method": method, "task": task_name, "fitness": fitness, "solved": solved}
@@ -81,12 +94,14 @@ def run(args) -> int:
     validation.whole("--episodes", args.episodes, low=1, high=10_000)
     if args.evaluate is not None:
         return evaluate_saved(args)
+    if args.population is not None:
+        checks.population(args.population, "--population")
+    if args.mutation_rate is not None:
+        checks.rate("--mutation-rate", args.mutation_rate)
+    validation.seed("--seed", args.seed)
+    validation.whole("--hidden", args.hidden, low=1, high=10_000)
     out = check_writable(args.out, "--out") if args.out else None
-    try:
-        s = setup(args.method, args.task, args.population, args.seed, args.episodes, args.hidden, args.mutation_rate)
-    except NndlError as exc:
-        raise NndlError(f"{exc}".replace("population=", "--population=").replace("mutation rate=", "--mutation-rate=")) \
-            from None
+    s = setup(args.method, args.task, args.population, args.seed, args.episodes, args.hidden, args.mutation_rate)
 
     def report(record):
         if args.json:

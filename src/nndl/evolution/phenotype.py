@@ -15,7 +15,11 @@ W_ℓ (n_nodes, |ℓ|) holding the enabled genes' weights into level ℓ (zeros 
 That is a layered network with skip connections — one an nndl ``Network`` of Dense
 layers cannot express in general (a gene may skip levels), so a genome runs as this
 small class instead; :func:`reference_outputs` is the plain per-node loop it is tested
-against.  (HyperNEAT's substrates are layered, and run as nndl Networks.)
+against.  Where the topology allows — every enabled gene from one level to the next, the
+outputs all in the last level, one node function per level — :func:`to_network` gives
+the same function as an nndl Network of Dense layers (the steepened sigmoid σ(4.9 z) as
+nndl's sigmoid of 4.9·W and 4.9·b).  HyperNEAT's substrates are layered by construction
+and always run as nndl Networks.
 """
 from __future__ import annotations
 
@@ -115,3 +119,46 @@ def reference_outputs(genome, x) -> numpy.ndarray:
             a[node] = float(to_numpy(activations.apply(genome.nodes[node].activation, numpy.float64(z))))
         out[row] = [a[o] for o in genome.outputs]
     return out
+
+
+#: NEAT node functions as (nndl activation, factor on W and b).
+_AS_NNDL = {"steep_sigmoid": ("sigmoid", 4.9), "sigmoid": ("sigmoid", 1.0), "tanh": ("tanh", 1.0),
+            "linear": ("linear", 1.0), "relu": ("relu", 1.0)}
+
+
+def to_network(genome):
+    """The genome as an nndl :class:`~nndl.network.Network` of Dense layers (float64), if its topology is
+    layered (see the module docstring); a one-line NndlError saying why not otherwise."""
+    from nndl.layers import Dense
+    from nndl.network import Network
+
+    order, depth = topological_order(genome)
+    levels = sorted({depth[n] for n in order})
+    last = levels[-1] if levels else 0
+    if any(depth[o] != last for o in genome.outputs) or any(depth[n] == last for n in genome.hidden):
+        raise NndlError("the genome's outputs are not all in its last level, so it is not a layered network")
+    members = [genome.inputs] + [sorted(n for n in order if depth[n] == d) for d in levels]
+    members[-1] = genome.outputs
+    for g in genome.enabled():
+        if depth[g.target] != depth[g.source] + 1:
+            raise NndlError(f"gene {g.innovation} ({g.source} → {g.target}) skips a level, which Dense layers "
+                            f"cannot express")
+    layers, values = [], []
+    for k in range(1, len(members)):
+        names = {genome.nodes[n].activation for n in members[k]}
+        if len(names) != 1 or next(iter(names)) not in _AS_NNDL:
+            raise NndlError(f"level {k} of the genome mixes or uses node functions nndl's Dense layers lack: "
+                            f"{', '.join(sorted(names))}")
+        activation, factor = _AS_NNDL[names.pop()]
+        where = {n: i for i, n in enumerate(members[k - 1])}
+        w = numpy.zeros((len(members[k]), len(members[k - 1])))
+        for j, n in enumerate(members[k]):
+            for g in genome.enabled():
+                if g.target == n:
+                    w[j, where[g.source]] += g.weight
+        b = numpy.array([genome.nodes[n].bias for n in members[k]])
+        layers.append(Dense(len(members[k]), activation=activation))
+        values += [factor * w, factor * b]
+    network = Network(layers, (genome.n_inputs,), cost="quadratic", dtype=numpy.float64)
+    network.set_weights(values)
+    return network
