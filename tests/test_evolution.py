@@ -124,6 +124,20 @@ def test_hyperneat_paints_the_substrate_with_an_expression_threshold():
     np.testing.assert_allclose(express(np.array([0.1, -0.1, 0.6, -1.0]), 0.2, 1.0), [0.0, 0.0, 0.5, -1.0])
 
 
+def test_one_cppn_paints_substrates_of_any_resolution():
+    g = Genome(4, 4)                                   # two weight outputs, two bias outputs
+    for i in range(4):
+        g.nodes[i] = NodeGene(i, "input")
+    for j in range(4, 8):
+        g.nodes[j] = NodeGene(j, "output", 0.1, "tanh")
+        g.connections[j] = ConnectionGene(j, j - 4, j, 1.0)
+    for rows in (3, 5, 9):
+        decoder = HyperNEATDecoder(Substrate.for_task(2, 1, hidden=(rows, rows)))
+        (w1, b1), (w2, b2) = decoder.paint(g)
+        assert w1.shape == (rows * rows, 2) and w2.shape == (1, rows * rows) and b1.shape == (rows * rows,)
+        assert decoder(g)(np.zeros((3, 2))).shape == (3, 1)
+
+
 def test_cppn_query_covers_every_pair():
     g = cppn_genome(1.0)
     out = query(FeedForward(g), [[0.0, 0.0], [1.0, 0.0]], [[0.5, 0.5]])

@@ -11,7 +11,6 @@ gives the same run with any ``--workers``.
 """
 from __future__ import annotations
 
-import numpy
 
 from nndl import validation
 from nndl.cli.common import check_writable, print_json, say

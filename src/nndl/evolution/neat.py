@@ -61,9 +61,12 @@ def share_offspring(shares, total: int) -> list[int]:
 class NEAT:
     """A NEAT run for networks of ``n_inputs`` inputs and ``n_outputs`` outputs.
 
-    >>> neat = NEAT(2, 1, NEATConfig(population=150), seed=0)
-    >>> with Evaluator(FeedForward, XOR()) as evaluate:
-    ...     result = neat.run(evaluate, generations=100)
+    Example (``Evaluator`` from :mod:`nndl.evolution.evaluate`, ``FeedForward`` from
+    :mod:`nndl.evolution.phenotype`, ``XOR`` from :mod:`nndl.evolution.tasks`)::
+
+        neat = NEAT(2, 1, NEATConfig(population=150), seed=0)
+        with Evaluator(FeedForward, XOR(), workers=2) as evaluate:
+            result = neat.run(evaluate, generations=100)     # result["best"]: the champion genome
 
     ``history`` has one dict per generation (see :meth:`step`); ``best`` is the fittest genome seen.
     """
