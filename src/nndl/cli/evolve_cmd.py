@@ -121,6 +121,7 @@ def run(args) -> int:
     if args.json:
         print_json({"summary": summary})
     else:
-        say(f"{'solved' if summary['solved'] else 'not solved'} after {summary['generations']} generations, "
+        n = summary["generations"]
+        say(f"{'solved' if summary['solved'] else 'not solved'} after {n} generation{'' if n == 1 else 's'}, "
             f"{summary['evaluations']} evaluations" + (f"; saved {out}" if out else ""))
     return 0
