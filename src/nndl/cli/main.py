@@ -21,7 +21,7 @@ from nndl.errors import NndlError, NndlWarning
 
 #: Sub-command modules, in the order ``nndl --help`` lists them.
 COMMANDS = ["train", "cv", "evaluate", "predict", "data", "ensemble", "sweep", "attack", "robustness",
-            "export", "serve", "gradcheck", "book", "sample"]
+            "export", "serve", "gradcheck", "book", "sample", "evolve"]
 
 
 def build_parser() -> argparse.ArgumentParser:
