@@ -145,11 +145,20 @@ def _check_network(config: dict, where: str, path: str = "network", depth: int =
             _check_network(layer, where, f"{path}.layers[{i}]", depth + 1)
 
 
-def _read_config(archive: NpzArchive, path: Path) -> dict:
-    """``nndl.json``, checked: an nndl model of a version this nndl reads, with a well-formed network."""
+def read_json_config(archive: NpzArchive, path: Path) -> dict:
+    """``nndl.json`` of an open model archive (any of nndl's model formats), as a dict; one line if the
+    archive holds none."""
     if "nndl.json" not in archive:
         raise NndlError(f"{path} is a .npz archive but not an nndl model (no nndl.json inside)")
     config = archive.read_json("nndl.json")
+    if not isinstance(config, dict):
+        raise NndlError(f"{path}: nndl.json is not a JSON object")
+    return config
+
+
+def _read_config(archive: NpzArchive, path: Path) -> dict:
+    """``nndl.json``, checked: an nndl model of a version this nndl reads, with a well-formed network."""
+    config = read_json_config(archive, path)
     where = f"{path}: nndl.json"
     if config.get("format") == "nndl-composite":
         kind = str(config.get("kind"))[:40]

@@ -109,16 +109,14 @@ def save(path, kind: str, config: dict, networks: dict | None = None, arrays: di
 def read_kind(path) -> str | None:
     """The ``kind`` of a composite file, or None if ``path`` is another nndl file (a network model, an
     encoder-decoder); one line if it is no readable archive."""
-    from nndl.io import _open_archive
+    from nndl.io import _open_archive, read_json_config
 
     path = Path(path)
     if not path.is_file():
         raise NndlError(f"model file {path} does not exist or is not a file")
     with _open_archive(path) as archive:
-        if "nndl.json" not in archive:
-            raise NndlError(f"{path} is a .npz archive but not an nndl model (no nndl.json inside)")
-        config = archive.read_json("nndl.json")
-    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        config = read_json_config(archive, path)
+    if config.get("format") != FORMAT:
         return None
     kind = config.get("kind")
     if not isinstance(kind, str):
@@ -128,20 +126,17 @@ def read_kind(path) -> str | None:
 
 def load(path, kinds: tuple | None = None, dtype=None) -> Composite:
     """The parts of a composite file; ``kinds`` (if given) are the kinds the caller can use."""
-    from nndl.io import (_build_network, _check_network, _open_archive, _read_preprocessors,
-                         _read_weights)
+    from nndl.io import (_build_network, _check_network, _open_archive, _read_preprocessors, _read_weights,
+                         read_json_config)
 
     path = Path(path)
     if not path.is_file():
         raise NndlError(f"model file {path} does not exist or is not a file")
     with _open_archive(path) as archive:
-        if "nndl.json" not in archive:
-            raise NndlError(f"{path} is a .npz archive but not an nndl model (no nndl.json inside)")
-        config = archive.read_json("nndl.json")
+        config = read_json_config(archive, path)
         where = f"{path}: nndl.json"
-        if not isinstance(config, dict) or config.get("format") != FORMAT:
-            what = str(config.get("format") if isinstance(config, dict) else None)[:40]
-            raise NndlError(f"{path} is not a composite nndl model (format {what!r})")
+        if config.get("format") != FORMAT:
+            raise NndlError(f"{path} is not a composite nndl model (format {str(config.get('format'))[:40]!r})")
         check_schema(config, _SCHEMA, where)
         if config["version"] > VERSION:
             raise NndlError(f"{path} was written by a newer nndl (composite format version {config['version']}); "

@@ -314,7 +314,7 @@ def load(path, dtype=FLOAT) -> EncoderDecoder:
     import math
     from pathlib import Path
 
-    from nndl.io import _open_archive
+    from nndl.io import _open_archive, read_json_config
     from nndl.layers.base import allocation_budget
     from nndl.schema import check_schema
 
@@ -322,12 +322,9 @@ def load(path, dtype=FLOAT) -> EncoderDecoder:
     if not path.is_file():
         raise NndlError(f"model file {path} does not exist or is not a file")
     with _open_archive(path) as archive:
-        if "nndl.json" not in archive:
-            raise NndlError(f"{path} is a .npz archive but not an nndl model (no nndl.json inside)")
-        config = archive.read_json("nndl.json")
-        if not isinstance(config, dict) or config.get("format") != FORMAT:
-            raise NndlError(f"{path} is not an nndl encoder-decoder (format "
-                            f"{str(config.get('format') if isinstance(config, dict) else None)[:40]!r})")
+        config = read_json_config(archive, path)
+        if config.get("format") != FORMAT:
+            raise NndlError(f"{path} is not an nndl encoder-decoder (format {str(config.get('format'))[:40]!r})")
         check_schema(config, _schema(), f"{path}: nndl.json")
         if config["version"] > VERSION:
             raise NndlError(f"{path} was written by a newer nndl (encoder-decoder format version "
