@@ -30,9 +30,11 @@ from nndl.registry import normalize
 from nndl.trainer import Trainer
 
 #: The optimizers that take --momentum (as their ``mu``).
-MOMENTUM_OPTIMIZERS = ("momentum", "nesterov", "rmsprop", "adaptive_gains")
+MOMENTUM_OPTIMIZERS = ("momentum", "nesterov", "rmsprop", "cauchy_backprop", "adaptive_gains")
 #: The optimizers meant for full batches (a note says so when mini-batches are smaller).
 FULL_BATCH_OPTIMIZERS = ("adaptive_gains", "quickprop")
+#: The optimizers that evaluate the cost themselves: without --batch-size they take the whole training set.
+COST_OPTIMIZERS = ("annealing", "cauchy", "cauchy_backprop", "newton", "levenberg_marquardt", "lbfgs")
 #: The defaults when neither the command line nor a preset says otherwise.
 DEFAULTS = {
     "data": "mnist", "label": None, "task": None, "layers": None, "net": None, "activation": "sigmoid",
@@ -120,7 +122,11 @@ def add_arguments(p, output: bool = True) -> None:
                                        "--momentum: RMSprop with momentum), adam, rprop; full batch (--batch-size "
                                        "the training set): adaptive_gains (per-weight gains, +0.05 while the "
                                        "gradient's sign agrees with the last step, x0.95 otherwise, in [0.1, 10]; "
-                                       "with --momentum), quickprop (Fahlman's secant steps)")
+                                       "with --momentum), quickprop (Fahlman's secant steps); evaluating the cost "
+                                       "themselves, on the whole training set unless --batch-size is given: "
+                                       "annealing (Boltzmann training), cauchy (Cauchy training), cauchy_backprop "
+                                       "(backprop with --momentum plus Cauchy steps), newton (exact Hessian, small "
+                                       "nets), levenberg_marquardt (--cost quadratic), lbfgs (SciPy's L-BFGS-B)")
     t.add_argument("--eta", type=float, help="learning rate η (default 0.5 for sgd, the optimizer's own otherwise)")
     t.add_argument("--momentum", type=float, help="momentum coefficient μ (with sgd: momentum SGD; also for "
                                                   "nesterov, rmsprop, adaptive_gains)")
@@ -467,6 +473,8 @@ def build_model(s: dict, network):
         kwargs["clip_value"] = s["clip_value"]
     if s["grad_noise"] is not None:
         kwargs.update(noise=s["grad_noise"], seed=s["seed"])
+    if name in COST_OPTIMIZERS:
+        kwargs["seed"] = s["seed"]                 # the random searches draw from the run's seed
     optimizer = get_optimizer(name, **kwargs)
     regularizers = [L2(s["lmbda"])] if s["lmbda"] else []
     if s["l1"]:
@@ -622,14 +630,18 @@ def prepare(args, quiet: bool):
     splits, preprocessor = load_splits(s)
     if splits.note and not quiet and not args.resume:
         info(splits.note)
+    if s["optimizer"] in COST_OPTIMIZERS and getattr(args, "batch_size", None) is None and not args.resume:
+        s["batch_size"] = len(splits.train)        # a method that evaluates the cost: the whole training set
     if not args.resume:
         s["features"] = feature_columns(s)
         network = new_network(s, splits, preprocessor, transfer)
     freeze(network, s.get("freeze") or 0)
     model = build_model(s, network)
-    if s["optimizer"] in FULL_BATCH_OPTIMIZERS and s["batch_size"] < len(splits.train) and not quiet:
+    if s["optimizer"] in FULL_BATCH_OPTIMIZERS + COST_OPTIMIZERS and s["batch_size"] < len(splits.train) \
+            and not quiet:
+        why = "the cost it evaluates changes" if s["optimizer"] in COST_OPTIMIZERS else "the gradient's signs flip"
         info(f"nndl train: note: {s['optimizer']} is a full-batch method; with mini-batches of {s['batch_size']} "
-             f"the gradient's signs flip from batch to batch (--batch-size {len(splits.train)} for full batches)")
+             f"{why} from batch to batch (--batch-size {len(splits.train)} for full batches)")
     metadata = {"settings": s}
     callbacks = []
     if args.json:

@@ -69,7 +69,7 @@ def cauchy_temperature(t: int, t0: float) -> float:
 
 
 def squash_weights(params, c: float) -> None:
-    """w → c · tanh(w / c) for every parameter, in place: bounds |w| < c and leaves small weights be."""
+    """w → c · tanh(w / c) for every parameter, in place: bounds |w| ≤ c and leaves small weights be."""
     for p in params:
         xp.tanh(p.value / c, out=p.value)
         p.value *= c

@@ -314,7 +314,7 @@ def get_optimizer(name, **kwargs) -> Optimizer:
         return name
     cls = lookup({**OPTIMIZERS, **COST_OPTIMIZERS}, name, "optimizer")
     key = normalize(name)
-    known = list(cls.default_hyperparameters) + (["seed"] if getattr(cls, "uses_objective", False) else _OPTIONS)
+    known = list(cls.default_hyperparameters) + _OPTIONS
     unknown = [k for k in kwargs if k not in known]
     if unknown:
         raise NndlError(f"optimizer {key!r} has no hyper-parameter {unknown[0]!r}; use {', '.join(known)}")
