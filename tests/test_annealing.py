@@ -205,8 +205,9 @@ def _fit(opt, split, epochs, seed=0):
     ("cauchy_backprop", dict(eta=0.5, mu=0.5, rho=0.01, moves=10), 40),
 ])
 def test_each_search_learns_iris(iris_split, name, kwargs, epochs):
+    start = Classifier(_iris_net(), None).evaluate(iris_split.train.x, iris_split.train.y)["cost"]
     net, history = _fit(get_optimizer(name, **kwargs), iris_split, epochs)
-    assert history["training_cost"][-1] < 0.5 * history["training_cost"][0]
+    assert history["training_cost"][-1] < 0.3 * start
     assert history.final["test_accuracy"] >= 0.9
 
 

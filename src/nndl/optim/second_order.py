@@ -77,11 +77,14 @@ def damped_newton_direction(H, g, beta: float = 1e-3):
 
 def backtrack(objective, w, d, cost: float, slope: float, alpha: float, c1: float = 1e-4):
     """Armijo backtracking from ``alpha``: halve until C(w + αd) ≤ C(w) + c₁ α gᵀd; returns (α, C).
-    If no α > 10⁻¹⁰ decreases the cost, the weights stay at w (α = 0)."""
+    The test allows the rounding error of C itself (a few ulps of |C|: near a minimum the decrease
+    is smaller than the cost can show).  If no α > 10⁻¹⁰ passes, the weights stay at w (α = 0)."""
+    dtype = objective.params[0].value.dtype if objective.params else numpy.float64
+    rounding = 4.0 * float(numpy.finfo(dtype).eps) * abs(cost)
     while alpha > 1e-10:
         objective.set_vector(w + alpha * d)
         new = objective.cost()
-        if new <= cost + c1 * alpha * slope:
+        if new <= cost + c1 * alpha * slope + rounding:
             return alpha, new
         alpha *= 0.5
     objective.set_vector(w)
