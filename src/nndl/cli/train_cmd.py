@@ -126,7 +126,9 @@ def add_arguments(p, output: bool = True) -> None:
                                        "themselves, on the whole training set unless --batch-size is given: "
                                        "annealing (Boltzmann training), cauchy (Cauchy training), cauchy_backprop "
                                        "(backprop with --momentum plus Cauchy steps), newton (exact Hessian, small "
-                                       "nets), levenberg_marquardt (--cost quadratic), lbfgs (SciPy's L-BFGS-B)")
+                                       "nets), levenberg_marquardt (--cost quadratic), lbfgs (SciPy's L-BFGS-B). "
+                                       "Other hyper-parameters as NAME(key=value, ...), e.g. "
+                                       "'annealing(t0=0.05, moves=200)'")
     t.add_argument("--eta", type=float, help="learning rate η (default 0.5 for sgd, the optimizer's own otherwise)")
     t.add_argument("--momentum", type=float, help="momentum coefficient μ (with sgd: momentum SGD; also for "
                                                   "nesterov, rmsprop, adaptive_gains)")
@@ -201,11 +203,23 @@ def resolve_settings(args) -> dict:
     return settings
 
 
+def optimizer_call(s: dict):
+    """``--optimizer NAME`` or ``NAME(key=value, ...)`` (the hyper-parameters of the optimizer's
+    docstring, e.g. ``annealing(t0=0.05, moves=200)``): (name, {key: value})."""
+    from nndl.registry import parse_call
+
+    call = parse_call(s["optimizer"], "--optimizer")
+    if call.args:
+        raise NndlError(f"--optimizer {s['optimizer']!r}: name its hyper-parameters, like "
+                        f"{call.name}(eta=0.1)")
+    return call.name, call.kwargs
+
+
 def complete_settings(s: dict, train) -> None:
     """What the data decide: the cost of the task, and η when none is given (the book's 0.5 for
     SGD, 0.05 under a linear output's quadratic cost; else the optimizer's own)."""
     s["cost"] = get_cost(s["cost"] or default_cost(s["task"], train)).name
-    if s["eta"] is None and s["optimizer"] in ("sgd", "momentum", "nesterov"):
+    if s["eta"] is None and optimizer_call(s)[0] in ("sgd", "momentum", "nesterov"):
         linear = s["cost"] in ("quadratic", "l1", "huber") and s["task"] in ("regression", "reconstruction")
         s["eta"] = DEFAULT_ETA_LINEAR if linear else DEFAULT_ETA
 
@@ -229,6 +243,11 @@ def _check_settings(s: dict) -> None:
         s["task"] = model_for_task(s["task"]).task
     if s["schedule"]:
         _schedule(s["schedule"])            # a bad schedule is one line before the data are read
+    name, options = optimizer_call(s)
+    if options:
+        from nndl.optim import get_optimizer
+
+        get_optimizer(name, **options)      # and so are bad hyper-parameters
     if s.get("order"):
         from nndl import curriculum
 
@@ -456,10 +475,10 @@ def build_model(s: dict, network):
     """The model of the settings' task around ``network``: its optimizer, penalties and constraints."""
     from nndl.optim import L1, L2, get_optimizer
 
-    name = s["optimizer"]
+    name, options = optimizer_call(s)
     if name == "sgd" and s["momentum"]:
         name = "momentum"
-    kwargs = {}
+    kwargs = dict(options)
     if s["eta"] is not None:
         kwargs["eta"] = s["eta"]
     if s["momentum"] is not None:
@@ -630,17 +649,17 @@ def prepare(args, quiet: bool):
     splits, preprocessor = load_splits(s)
     if splits.note and not quiet and not args.resume:
         info(splits.note)
-    if s["optimizer"] in COST_OPTIMIZERS and getattr(args, "batch_size", None) is None and not args.resume:
+    name = optimizer_call(s)[0]
+    if name in COST_OPTIMIZERS and getattr(args, "batch_size", None) is None and not args.resume:
         s["batch_size"] = len(splits.train)        # a method that evaluates the cost: the whole training set
     if not args.resume:
         s["features"] = feature_columns(s)
         network = new_network(s, splits, preprocessor, transfer)
     freeze(network, s.get("freeze") or 0)
     model = build_model(s, network)
-    if s["optimizer"] in FULL_BATCH_OPTIMIZERS + COST_OPTIMIZERS and s["batch_size"] < len(splits.train) \
-            and not quiet:
-        why = "the cost it evaluates changes" if s["optimizer"] in COST_OPTIMIZERS else "the gradient's signs flip"
-        info(f"nndl train: note: {s['optimizer']} is a full-batch method; with mini-batches of {s['batch_size']} "
+    if name in FULL_BATCH_OPTIMIZERS + COST_OPTIMIZERS and s["batch_size"] < len(splits.train) and not quiet:
+        why = "the cost it evaluates changes" if name in COST_OPTIMIZERS else "the gradient's signs flip"
+        info(f"nndl train: note: {name} is a full-batch method; with mini-batches of {s['batch_size']} "
              f"{why} from batch to batch (--batch-size {len(splits.train)} for full batches)")
     metadata = {"settings": s}
     callbacks = []
