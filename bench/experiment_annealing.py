@@ -1,6 +1,7 @@
 """Training without (only) gradients: annealing, Cauchy training and second-order methods against SGD.
 
     python bench/experiment_annealing.py --part iris      # every method on iris, 5 seeds
+    python bench/experiment_annealing.py --part paralysis # Cauchy's long jumps with and without squashing
     python bench/experiment_annealing.py --part mnist     # [784,30,10]: the budget of 1 epoch of SGD
     python bench/experiment_annealing.py --part lbfgs     # [784,100,10] on 10,000 images: L-BFGS vs SGD
     python bench/experiment_annealing.py --part all --out docs/results/nongradient
@@ -148,6 +149,26 @@ def part_iris(args, out):
     figure(curves, Path(args.out) / "iris_cost_vs_evaluations.png", "iris [4,8,3], validation cost (seed 0)")
 
 
+# -- network paralysis: Cauchy training's long jumps, with and without weight squashing ----------------------
+def part_paralysis(args, out):
+    from nndl.optim.annealing import saturated_fraction
+
+    split = load_data(str(Path(args.data) / "iris" / "iris.csv"), seed=0)
+    n = len(split.train)
+    for squash in (0.0, 4.0):
+        for seed in range(args.seeds):
+            net = Network.from_sizes([4, 8, 3], activation="sigmoid", cost="log_likelihood", seed=seed)
+            opt = get_optimizer("cauchy", eta=5.0, t0=0.01, moves=200, squash=squash, seed=seed)
+            model = Classifier(net, opt, [L2(IRIS_LMBDA)])
+            history = Trainer(n, seed=seed, threads=1, verbose=False).fit(model, split.train, 50,
+                                                                          test_data=split.test)
+            emit({"part": "paralysis", "method": "cauchy", "rho": 5.0, "squash": squash, "seed": seed,
+                  "largest_weight": round(max(float(np.abs(p.value).max()) for p in net.params), 3),
+                  "saturated_fraction": round(saturated_fraction(net, split.train.x), 4),
+                  "training_cost": round(history["training_cost"][-1], 4),
+                  "test_accuracy": round(history.final["test_accuracy"], 4)}, out)
+
+
 # -- MNIST [784,30,10] at the budget of one epoch of SGD ------------------------------------------------
 def part_mnist(args, out):
     splits = load_data("mnist")
@@ -161,7 +182,7 @@ def part_mnist(args, out):
     steps = budget // (moves + 1)
     epochs = -(-steps * search_batch // len(train))
     for method, kwargs in (("annealing", dict(eta=args.sigma, t0=args.t0, fraction=args.fraction)),
-                           ("cauchy", dict(eta=args.sigma, t0=args.t0, fraction=args.fraction))):
+                           ("cauchy", dict(eta=args.rho, t0=args.t0, fraction=args.fraction))):
         net = Network.from_sizes([784, 30, 10], activation="sigmoid", cost="cross_entropy", seed=0)
         opt = get_optimizer(method, moves=moves, seed=0, **kwargs)
         model_points = []
@@ -242,23 +263,24 @@ def figure(curves: dict, path: Path, title: str, fpe: bool = False, key: str = "
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--part", choices=["iris", "mnist", "lbfgs", "all"], default="all")
+    p.add_argument("--part", choices=["iris", "paralysis", "mnist", "lbfgs", "all"], default="all")
     p.add_argument("--out", default="docs/results/nongradient")
     p.add_argument("--data", default=os.environ.get("NNDL_DATA", "/work/shared/data"))
     p.add_argument("--seeds", type=int, default=5)
-    p.add_argument("--sigma", type=float, default=0.02, help="MNIST: the step scale of annealing and Cauchy")
-    p.add_argument("--t0", type=float, default=0.001, help="MNIST: the initial temperature")
-    p.add_argument("--fraction", type=float, default=0.05, help="MNIST: the fraction of weights moved per move")
+    p.add_argument("--sigma", type=float, default=0.2, help="MNIST: annealing's step scale σ")
+    p.add_argument("--rho", type=float, default=3.0, help="MNIST: Cauchy training's step scale ρ")
+    p.add_argument("--t0", type=float, default=1e-4, help="MNIST: the initial temperature of both")
+    p.add_argument("--fraction", type=float, default=0.1, help="MNIST: the fraction of weights moved per move")
     p.add_argument("--search-batch", type=int, default=1000, help="MNIST: the batch annealing evaluates")
     p.add_argument("--lbfgs-steps", type=int, default=15, help="MNIST [784,30,10]: L-BFGS steps of 10 iterations")
     p.add_argument("--sgd-epochs", type=int, default=10, help="[784,100,10]: SGD epochs on the 10,000 images")
     p.add_argument("--lbfgs-big-steps", type=int, default=40, help="[784,100,10]: L-BFGS steps of 10 iterations")
     args = p.parse_args()
     Path(args.out).mkdir(parents=True, exist_ok=True)
-    for part in (["iris", "mnist", "lbfgs"] if args.part == "all" else [args.part]):
+    for part in (["iris", "paralysis", "mnist", "lbfgs"] if args.part == "all" else [args.part]):
         out = Path(args.out) / f"{part}.jsonl"
         out.write_text("")
-        {"iris": part_iris, "mnist": part_mnist, "lbfgs": part_lbfgs}[part](args, out)
+        {"iris": part_iris, "paralysis": part_paralysis, "mnist": part_mnist, "lbfgs": part_lbfgs}[part](args, out)
 
 
 if __name__ == "__main__":

@@ -260,7 +260,7 @@ def test_lbfgs_without_scipy_is_one_line(monkeypatch):
 
 
 # -- from the command line -------------------------------------------------------------------------------
-@pytest.mark.parametrize("options", [["--optimizer", "lbfgs"], ["--optimizer", "newton", "--epochs", "8"],
+@pytest.mark.parametrize("options", [["--optimizer", "lbfgs(iterations=30)"],
                                      ["--optimizer", "levenberg_marquardt", "--cost", "quadratic"]])
 def test_nndl_train_runs_second_order_methods(iris_csv, tmp_path, options):
     r = nndl("train", "--data", iris_csv, "--layers", "4,8,3", "--epochs", "4", *options, "--threads", "1",

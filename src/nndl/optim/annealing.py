@@ -75,6 +75,27 @@ def squash_weights(params, c: float) -> None:
         p.value *= c
 
 
+def saturated_fraction(network, x, threshold: float = 0.01) -> float:
+    """The fraction of (example, hidden unit) pairs whose σ'(z) is below ``threshold`` × its largest
+    value (σ' ≤ 0.0025 for a sigmoid: |z| > 6), over the dense hidden layers: how paralysed the
+    network is on the inputs ``x``."""
+    from nndl.layers import no_grad
+
+    saturated = total = 0
+    a = network.as_input(x)
+    with no_grad():
+        for layer in network.layers[:-1]:
+            a = layer.forward(a)
+            activation = getattr(layer, "activation", None)
+            if activation is None or activation.name not in ("sigmoid", "tanh"):
+                continue
+            peak = 0.25 if activation.name == "sigmoid" else 1.0
+            slope = activation.prime(None, a)
+            saturated += int((slope < threshold * peak).sum())
+            total += int(slope.size)
+    return saturated / total if total else 0.0
+
+
 class Annealing(CostOptimizer):
     """Boltzmann training: Gaussian steps N(0, σ² T/T₀), Metropolis acceptance, T(t) = T₀ / log(1 + t).
 

@@ -18,7 +18,9 @@ and it counts what it is asked for:
 * a **gradient evaluation** is one forward and one backward pass over them (about three
   times the arithmetic of a forward pass); it gives the cost as well.
 
-These counts are what the experiments compare methods at (``bench/experiment_annealing.py``).
+These counts are what the experiments compare methods at (``bench/experiment_annealing.py``);
+each step's logs give them, and the cost it logs is the cost at the weights the step ends with
+(a gradient rule logs the cost it saw before its step).
 
 The cost must be a function of the weights alone: a network with dropout, randomized
 slopes or batch statistics gives a different number each time it is asked, and the
