@@ -15,7 +15,10 @@ one gradient evaluation (of 10 examples), one move of annealing is one cost eval
 batch), one function call of L-BFGS is one gradient evaluation (of the whole training set).  As
 the calls differ in size, each line also gives *forward-pass equivalents* (``examples_fpe``):
 m per cost evaluation and 3m per gradient evaluation (a dense layer's backward pass makes two
-matrix products for the forward pass's one).  1 epoch of SGD on 50,000 images at batch 10 is
+matrix products for the forward pass's one).  Newton's Hessian-vector products count as
+evaluations too (6m each: the R-operator is a second forward and backward pass beside the
+first), and so do Levenberg–Marquardt's output Jacobians ((1 + 2K)m: one backward pass for each
+of the K outputs).  1 epoch of SGD on 50,000 images at batch 10 is
 5,000 evaluations and 150,000 forward-pass equivalents.
 """
 from __future__ import annotations
@@ -38,8 +41,9 @@ from nndl.network import Network  # noqa: E402
 from nndl.optim import L2, get_optimizer  # noqa: E402
 from nndl.trainer import Trainer  # noqa: E402
 
-#: Forward-pass equivalents of one gradient evaluation per example.
-GRADIENT_FPE = 3
+#: Forward-pass equivalents per example: a gradient evaluation; a Hessian-vector product by the
+#: R-operator (the forward pass and its R-pass, backward and its R-pass: two gradients' worth).
+GRADIENT_FPE, HV_FPE = 3, 6
 
 
 def load_avg() -> float:
@@ -57,16 +61,17 @@ class Recorder(Callback):
     def counts(self):
         opt = self.model.optimizer
         if getattr(opt, "uses_objective", False):
-            cost, grad = opt.cost_evaluations, opt.gradient_evaluations
-        else:
-            cost, grad = 0, self.steps
-        return cost, grad
+            return opt.cost_evaluations, opt.gradient_evaluations, opt.hessian_products, opt.jacobian_evaluations
+        return 0, self.steps, 0, 0
 
     def record(self):
-        cost, grad = self.counts()
+        cost, grad, hv, jac = self.counts()
+        outputs = self.model.network.num_classes
+        fpe = cost + GRADIENT_FPE * grad + HV_FPE * hv + (1 + 2 * outputs) * jac
         logs = self.model.evaluate(*self.validation)
-        point = {"method": self.method, "evaluations": cost + grad, "cost_evaluations": cost,
-                 "gradient_evaluations": grad, "examples_fpe": self.batch * (cost + GRADIENT_FPE * grad),
+        point = {"method": self.method, "evaluations": cost + grad + hv + jac, "cost_evaluations": cost,
+                 "gradient_evaluations": grad, "hessian_products": hv, "jacobian_evaluations": jac,
+                 "examples_fpe": self.batch * fpe,
                  "validation_cost": round(logs["cost"], 5), "validation_accuracy": round(logs["accuracy"], 4),
                  "seconds": round(time.perf_counter() - self.start, 2), **self.extra}
         self.points.append(point)
@@ -170,6 +175,16 @@ def part_paralysis(args, out):
 
 
 # -- MNIST [784,30,10] at the budget of one epoch of SGD ------------------------------------------------
+def summary(part, method, net, points, test, out, **extra):
+    """The last point of a run, with the test accuracy of its final weights."""
+    logs = Classifier(net, None).evaluate(test.x, test.y)
+    last = points[-1]
+    emit({"part": part, "method": method, "summary": True, "evaluations": last["evaluations"],
+          "examples_fpe": last["examples_fpe"], "validation_accuracy": last["validation_accuracy"],
+          "test_accuracy": round(logs["accuracy"], 4), "test_cost": round(logs["cost"], 4),
+          "seconds": last["seconds"], "load_avg": load_avg(), **extra}, out)
+
+
 def part_mnist(args, out):
     splits = load_data("mnist")
     train, val = splits.train, (splits.validation.x, splits.validation.y)
@@ -178,6 +193,7 @@ def part_mnist(args, out):
     net = Network.from_sizes([784, 30, 10], activation="sigmoid", cost="cross_entropy", seed=0)
     curves["sgd"], _ = fit(net, get_optimizer("sgd", eta=0.5), train, val, 10, 1, 250, "sgd", out,
                            extra={"part": "mnist", "batch": 10})
+    summary("mnist", "sgd", net, curves["sgd"], splits.test, out, batch=10, eta=0.5)
     search_batch, moves = args.search_batch, 49           # 50 cost evaluations per step
     steps = budget // (moves + 1)
     epochs = -(-steps * search_batch // len(train))
@@ -185,7 +201,6 @@ def part_mnist(args, out):
                            ("cauchy", dict(eta=args.rho, t0=args.t0, fraction=args.fraction))):
         net = Network.from_sizes([784, 30, 10], activation="sigmoid", cost="cross_entropy", seed=0)
         opt = get_optimizer(method, moves=moves, seed=0, **kwargs)
-        model_points = []
 
         class Budget(Callback):
             def on_batch_end(self, step, logs):
@@ -197,11 +212,13 @@ def part_mnist(args, out):
                                                                   **kwargs})
         Trainer(search_batch, [recorder, Budget()], seed=0, threads=1, workers=1, verbose=False).fit(
             model, train, epochs)
-        model_points = recorder.points
-        curves[method] = model_points
+        curves[method] = recorder.points
+        summary("mnist", method, net, recorder.points, splits.test, out, batch=search_batch, moves=moves,
+                **kwargs)
     net = Network.from_sizes([784, 30, 10], activation="sigmoid", cost="cross_entropy", seed=0)
     curves["lbfgs"], _ = fit(net, get_optimizer("lbfgs", iterations=10), train, val, len(train),
                              args.lbfgs_steps, 1, "lbfgs", out, extra={"part": "mnist", "batch": len(train)})
+    summary("mnist", "lbfgs", net, curves["lbfgs"], splits.test, out, batch=len(train))
     figure(curves, Path(args.out) / "mnist_cost_vs_evaluations.png",
            "MNIST [784,30,10], validation cost", fpe=True)
 

@@ -131,7 +131,7 @@ def _logistic(rng, n=60):
 
 def test_newton_converges_quadratically_on_a_convex_problem(rng):
     net, x, y = _logistic(rng)
-    opt = Newton(iterations=12)
+    opt = Newton(iterations=12, gtol=0.0)
     obj = _objective(net, x, y, [L2(1.0)], BinaryClassifier)
     opt.minimize(obj)
     g = np.array(opt.gradient_norms)

@@ -147,9 +147,13 @@ class CostOptimizer(Optimizer):
                             f"{given[0]!r} (clipping and gradient noise are for gradient rules)")
         super().__init__(eta, seed=seed)
         self.rng = numpy.random.default_rng(self.seed)
-        #: Evaluations over the whole run (the per-step counts are in each step's logs).
+        #: Evaluations over the whole run (the per-step counts are in each step's logs); Newton's
+        #: method also makes Hessian-vector products (about two gradient evaluations each) and
+        #: Levenberg–Marquardt output Jacobians (a forward pass and one backward pass per output).
         self.cost_evaluations = 0
         self.gradient_evaluations = 0
+        self.hessian_products = 0
+        self.jacobian_evaluations = 0
 
     def check_model(self, model) -> None:
         """A one-line NndlError, before training, for a model this optimizer cannot train."""

@@ -96,15 +96,18 @@ class Newton(CostOptimizer):
 
     ``eta`` is the first step length α₀ tried (1: the full Newton step), ``iterations`` the Newton
     steps per training step, ``method`` how Hessian-vector products are made (``"auto"``: the
-    R-operator where it applies, else differences of gradients), ``max_params`` the largest net.
+    R-operator where it applies, else differences of gradients), ``max_params`` the largest net;
+    once ‖g‖ ≤ ``gtol`` the weights are at a minimum as far as the cost can tell (in float32 the
+    gradient is not much more exact than that), and a step does nothing more (and builds no Hessian).
     """
 
     name = "newton"
-    default_hyperparameters = {"eta": 1.0, "iterations": 1, "method": "auto", "max_params": 2000}
+    default_hyperparameters = {"eta": 1.0, "iterations": 1, "method": "auto", "max_params": 2000, "gtol": 1e-5}
 
     def __init__(self, eta: float = 1.0, iterations: int = 1, method: str = "auto", max_params: int = 2000,
-                 **options):
+                 gtol: float = 1e-5, **options):
         super().__init__(eta, **options)
+        self.gtol = validation.number("newton gtol", gtol, 0.0)
         self.iterations = validation.whole("newton iterations per step", iterations, low=1)
         if method not in ("auto", "exact", "differences"):
             raise NndlError(f"newton method={method!r}: use auto, exact or differences")
@@ -121,14 +124,17 @@ class Newton(CostOptimizer):
                             f"more than max_params={self.max_params}; use lbfgs for a network this size")
 
     def minimize(self, objective) -> dict:
-        products = damping = 0.0
+        products, damping = 0, 0.0
         cost = objective.cost()
         for _ in range(self.iterations):
             cost = objective.gradient()
             g = objective.gradient_vector()
             self.gradient_norms.append(float(numpy.linalg.norm(g)))
+            if self.gradient_norms[-1] <= self.gtol:
+                break
             H = hessian(objective, self.method)
             products += objective.size
+            self.hessian_products += objective.size
             d, damping = damped_newton_direction(H, g)
             alpha, cost = backtrack(objective, objective.vector(), d, cost, float(g @ d), self.eta)
             self.t += 1
@@ -181,6 +187,7 @@ class LevenbergMarquardt(CostOptimizer):
             w = objective.vector()
             J, a = output_jacobian(objective, outputs=True)
             jacobians += 1
+            self.jacobian_evaluations += 1
             m = len(a)
             J = J.reshape(-1, objective.size)
             r = (a - y).reshape(-1)
