@@ -5,6 +5,7 @@
     python bench/experiment_annealing.py --part mnist     # [784,30,10]: the budget of 1 epoch of SGD
     python bench/experiment_annealing.py --part lbfgs     # [784,100,10] on 10,000 images: L-BFGS vs SGD
     python bench/experiment_annealing.py --part all --out docs/results/nongradient
+    python bench/experiment_annealing.py --part iris --iris-lmbda 0 --out docs/results/nongradient/no_penalty
 
 One JSON line per measurement on stdout (and in ``<out>/<part>.jsonl``), figures in ``--out``.
 
@@ -137,13 +138,14 @@ def part_iris(args, out):
             start = time.perf_counter()
             points, history = fit(net, get_optimizer(method, **opt_kwargs), split.train,
                                   (split.validation.x, split.validation.y), b, epochs, 1 if batch is None else 11,
-                                  method, None, [L2(IRIS_LMBDA)], test=split.test, extra={"seed": seed})
+                                  method, None, [L2(args.iris_lmbda)] if args.iris_lmbda else [],
+                                  test=split.test, extra={"seed": seed})
             if seed == 0:
                 curves[method] = points
             final = history.final
             accuracies.append(final["test_accuracy"])
             emit({"part": "iris", "method": method, "seed": seed, "net": [4, 8, 3], "cost": cost,
-                  "lmbda": IRIS_LMBDA, "epochs": epochs,
+                  "lmbda": args.iris_lmbda, "epochs": epochs,
                   "batch": b, "evaluations": points[-1]["evaluations"], "examples_fpe": points[-1]["examples_fpe"],
                   "training_cost": round(history["training_cost"][-1], 5),
                   "test_accuracy": round(final["test_accuracy"], 4), "test_examples": len(split.test),
@@ -284,6 +286,7 @@ def main() -> None:
     p.add_argument("--out", default="docs/results/nongradient")
     p.add_argument("--data", default=os.environ.get("NNDL_DATA", "/work/shared/data"))
     p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--iris-lmbda", type=float, default=IRIS_LMBDA, help="iris: the L2 λ of every method")
     p.add_argument("--sigma", type=float, default=0.2, help="MNIST: annealing's step scale σ")
     p.add_argument("--rho", type=float, default=3.0, help="MNIST: Cauchy training's step scale ρ")
     p.add_argument("--t0", type=float, default=1e-4, help="MNIST: the initial temperature of both")
