@@ -283,9 +283,18 @@ def test_a_random_cost_is_refused_before_training(iris_split, net):
     assert all(np.array_equal(p.value, q) for p, q in zip(network.params, before))
 
 
+def test_a_model_with_its_own_step_is_refused(iris_split):
+    class OwnStep(Classifier):
+        def train_step(self, x, y):
+            return super().train_step(x, y)
+
+    with pytest.raises(NndlError, match="trains models that learn by the supervised step.*not a OwnStep"):
+        Trainer(105, verbose=False).fit(OwnStep(_iris_net(), Cauchy()), iris_split.train, 1)
+
+
 # -- from the command line -------------------------------------------------------------------------------
 def test_nndl_train_runs_a_search_on_the_whole_training_set(iris_csv, tmp_path):
-    r = nndl("train", "--data", iris_csv, "--layers", "4,8,3", "--optimizer", "cauchy(eta=1.0)", "--epochs", "30",
+    r = nndl("train", "--data", iris_csv, "--layers", "4,8,3", "--optimizer", "cauchy(moves=100)", "--epochs", "30",
              "--threads", "1", "--json", "--out", tmp_path / "m.npz")
     assert r.returncode == 0, r.stderr
     lines = [json.loads(line) for line in r.stdout.splitlines()]

@@ -106,11 +106,11 @@ class Annealing(CostOptimizer):
     """
 
     name = "annealing"
-    default_hyperparameters = {"eta": 0.05, "t0": 0.01, "moves": 100, "fraction": 1.0, "squash": 0.0}
+    default_hyperparameters = {"eta": 0.1, "t0": 0.01, "moves": 200, "fraction": 1.0, "squash": 0.0}
     #: The temperature schedule T(t) of this method.
     schedule = staticmethod(boltzmann_temperature)
 
-    def __init__(self, eta: float = 0.05, t0: float = 0.01, moves: int = 100, fraction: float = 1.0,
+    def __init__(self, eta: float = 0.1, t0: float = 0.01, moves: int = 200, fraction: float = 1.0,
                  squash: float = 0.0, **options):
         super().__init__(eta, **options)
         self.t0 = validation.number(f"{self.name} initial temperature t0", t0, 0.0, low_open=True)
@@ -163,8 +163,12 @@ class Cauchy(Annealing):
     """
 
     name = "cauchy"
-    default_hyperparameters = {"eta": 0.05, "t0": 0.01, "moves": 100, "fraction": 1.0, "squash": 0.0}
+    default_hyperparameters = {"eta": 1.0, "t0": 0.01, "moves": 200, "fraction": 1.0, "squash": 0.0}
     schedule = staticmethod(cauchy_temperature)
+
+    def __init__(self, eta: float = 1.0, t0: float = 0.01, moves: int = 200, fraction: float = 1.0,
+                 squash: float = 0.0, **options):
+        super().__init__(eta, t0, moves, fraction, squash, **options)
 
     def draw(self, shape, temperature: float) -> numpy.ndarray:
         """ρ (T/T₀) tan(π(u − ½)): a Cauchy draw of scale ρT/T₀."""
