@@ -70,7 +70,7 @@ def test_iris_is_still_classification(iris_csv, tmp_path):
     (["--monitor", "validation_r2"], "monitors 'validation_r2', which this run does not measure"),
     (["--layers", "4,10,2"], "--layers ends with 2 outputs but the data have 3 classes"),
     (["--layers", "4,abc,3"], "entry 2 ('abc') is not a positive whole number"),
-    (["--optimizer", "adam", "--momentum", "0.5"], "--momentum goes with the sgd, momentum, nesterov, rmsprop or adaptive_gains"),
+    (["--optimizer", "adam", "--momentum", "0.5"], "--momentum goes with the sgd, momentum, nesterov, rmsprop, cauchy_backprop or adaptive_gains"),
 ])
 def test_bad_task_options_are_one_line_before_training(iris_csv, tmp_path, args, message):
     r = nndl("train", "--data", iris_csv, "--epochs", "3", *args, "--out", tmp_path / "m.npz")

@@ -30,9 +30,11 @@ from nndl.registry import normalize
 from nndl.trainer import Trainer
 
 #: The optimizers that take --momentum (as their ``mu``).
-MOMENTUM_OPTIMIZERS = ("momentum", "nesterov", "rmsprop", "adaptive_gains")
+MOMENTUM_OPTIMIZERS = ("momentum", "nesterov", "rmsprop", "cauchy_backprop", "adaptive_gains")
 #: The optimizers meant for full batches (a note says so when mini-batches are smaller).
 FULL_BATCH_OPTIMIZERS = ("adaptive_gains", "quickprop")
+#: The optimizers that evaluate the cost themselves: without --batch-size they take the whole training set.
+COST_OPTIMIZERS = ("annealing", "cauchy", "cauchy_backprop", "newton", "levenberg_marquardt", "lbfgs")
 #: The defaults when neither the command line nor a preset says otherwise.
 DEFAULTS = {
     "data": "mnist", "label": None, "task": None, "layers": None, "net": None, "activation": "sigmoid",
@@ -126,7 +128,13 @@ def add_arguments(p, output: bool = True) -> None:
                                        "--momentum: RMSprop with momentum), adam, rprop; full batch (--batch-size "
                                        "the training set): adaptive_gains (per-weight gains, +0.05 while the "
                                        "gradient's sign agrees with the last step, x0.95 otherwise, in [0.1, 10]; "
-                                       "with --momentum), quickprop (Fahlman's secant steps)")
+                                       "with --momentum), quickprop (Fahlman's secant steps); evaluating the cost "
+                                       "themselves, on the whole training set unless --batch-size is given: "
+                                       "annealing (Boltzmann training), cauchy (Cauchy training), cauchy_backprop "
+                                       "(backprop with --momentum plus Cauchy steps), newton (exact Hessian, small "
+                                       "nets), levenberg_marquardt (--cost quadratic), lbfgs (SciPy's L-BFGS-B). "
+                                       "Other hyper-parameters as NAME(key=value, ...), e.g. "
+                                       "'annealing(t0=0.05, moves=200)'")
     t.add_argument("--eta", type=float, help="learning rate η (default 0.5 for sgd, the optimizer's own otherwise)")
     t.add_argument("--momentum", type=float, help="momentum coefficient μ (with sgd: momentum SGD; also for "
                                                   "nesterov, rmsprop, adaptive_gains)")
@@ -201,11 +209,23 @@ def resolve_settings(args) -> dict:
     return settings
 
 
+def optimizer_call(s: dict):
+    """``--optimizer NAME`` or ``NAME(key=value, ...)`` (the hyper-parameters of the optimizer's
+    docstring, e.g. ``annealing(t0=0.05, moves=200)``): (name, {key: value})."""
+    from nndl.registry import parse_call
+
+    call = parse_call(s["optimizer"], "--optimizer")
+    if call.args:
+        raise NndlError(f"--optimizer {s['optimizer']!r}: name its hyper-parameters, like "
+                        f"{call.name}(eta=0.1)")
+    return call.name, call.kwargs
+
+
 def complete_settings(s: dict, train) -> None:
     """What the data decide: the cost of the task, and η when none is given (the book's 0.5 for
     SGD, 0.05 under a linear output's quadratic cost; else the optimizer's own)."""
     s["cost"] = get_cost(s["cost"] or default_cost(s["task"], train)).name
-    if s["eta"] is None and s["optimizer"] in ("sgd", "momentum", "nesterov"):
+    if s["eta"] is None and optimizer_call(s)[0] in ("sgd", "momentum", "nesterov"):
         linear = s["cost"] in ("quadratic", "l1", "huber") and s["task"] in ("regression", "reconstruction")
         s["eta"] = DEFAULT_ETA_LINEAR if linear else DEFAULT_ETA
 
@@ -229,6 +249,11 @@ def _check_settings(s: dict) -> None:
         s["task"] = model_for_task(s["task"]).task
     if s["schedule"]:
         _schedule(s["schedule"])            # a bad schedule is one line before the data are read
+    name, options = optimizer_call(s)
+    if options:
+        from nndl.optim import get_optimizer
+
+        get_optimizer(name, **options)      # and so are bad hyper-parameters
     if s.get("order"):
         from nndl import curriculum
 
@@ -456,10 +481,10 @@ def build_model(s: dict, network):
     """The model of the settings' task around ``network``: its optimizer, penalties and constraints."""
     from nndl.optim import L1, L2, get_optimizer
 
-    name = s["optimizer"]
+    name, options = optimizer_call(s)
     if name == "sgd" and s["momentum"]:
         name = "momentum"
-    kwargs = {}
+    kwargs = dict(options)
     if s["eta"] is not None:
         kwargs["eta"] = s["eta"]
     if s["momentum"] is not None:
@@ -473,6 +498,8 @@ def build_model(s: dict, network):
         kwargs["clip_value"] = s["clip_value"]
     if s["grad_noise"] is not None:
         kwargs.update(noise=s["grad_noise"], seed=s["seed"])
+    if name in COST_OPTIMIZERS:
+        kwargs["seed"] = s["seed"]                 # the random searches draw from the run's seed
     optimizer = get_optimizer(name, **kwargs)
     regularizers = [L2(s["lmbda"])] if s["lmbda"] else []
     if s["l1"]:
@@ -632,14 +659,18 @@ def prepare(args, quiet: bool):
     splits, preprocessor = load_splits(s)
     if splits.note and not quiet and not args.resume:
         info(splits.note)
+    name = optimizer_call(s)[0]
+    if name in COST_OPTIMIZERS and getattr(args, "batch_size", None) is None and not args.resume:
+        s["batch_size"] = len(splits.train)        # a method that evaluates the cost: the whole training set
     if not args.resume:
         s["features"] = feature_columns(s)
         network = new_network(s, splits, preprocessor, transfer)
     freeze(network, s.get("freeze") or 0)
     model = build_model(s, network)
-    if s["optimizer"] in FULL_BATCH_OPTIMIZERS and s["batch_size"] < len(splits.train) and not quiet:
-        info(f"nndl train: note: {s['optimizer']} is a full-batch method; with mini-batches of {s['batch_size']} "
-             f"the gradient's signs flip from batch to batch (--batch-size {len(splits.train)} for full batches)")
+    if name in FULL_BATCH_OPTIMIZERS + COST_OPTIMIZERS and s["batch_size"] < len(splits.train) and not quiet:
+        why = "the cost it evaluates changes" if name in COST_OPTIMIZERS else "the gradient's signs flip"
+        info(f"nndl train: note: {name} is a full-batch method; with mini-batches of {s['batch_size']} "
+             f"{why} from batch to batch (--batch-size {len(splits.train)} for full batches)")
     metadata = {"settings": s}
     callbacks = []
     if args.json:

@@ -13,6 +13,11 @@ step is supervised learning by backpropagation, chapter 1's ``update_mini_batch`
 Model kinds that learn otherwise (an RBM's contrastive divergence, a GAN's two
 networks) override :meth:`Model.train_step`; they are siblings in this folder.
 
+An optimizer that evaluates the cost itself (simulated annealing, Newton's method, L-BFGS:
+:class:`nndl.optim.objective.CostOptimizer`) gets the batch's cost as a function of the
+weights instead of step 2–4: ``optimizer.minimize(Objective(model, x, t))``; the
+constraints then apply as after any step.
+
 ``evaluate`` runs the network on a whole data set in chunks and reports the cost
 (with the regularization term, as the book's ``total_cost``) and the model's metrics.
 """
@@ -102,11 +107,23 @@ class Model:
         """Called by the trainer before the first step of a ``fit``."""
         self.training_size = int(training_size)
         self._params = self.network.trainable_params
+        if getattr(self.optimizer, "uses_objective", False):
+            if type(self).train_step is not Model.train_step:
+                raise NndlError(f"the {self.optimizer.name} optimizer trains models that learn by the supervised "
+                                f"step (classifier, regressor, autoencoder), not a {type(self).__name__}")
+            self.optimizer.check_model(self)
 
     def train_step(self, x, y) -> dict:
         """One step of gradient descent on the batch (x, y); returns ``{"cost": C}``, the batch's
         mean cost without the regularization term."""
         t = self.targets(x, y)
+        if getattr(self.optimizer, "uses_objective", False):
+            from nndl.optim.objective import Objective
+
+            logs = self.optimizer.minimize(Objective(self, x, t))
+            for constraint in self.constraints:
+                constraint.apply(self._params)
+            return logs
         a = self._backprop(x, t)
         cost = self.network.cost.fn(a, t)
         self.apply_gradients()

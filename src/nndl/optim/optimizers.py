@@ -29,6 +29,11 @@ gains``       gain_min=0.1, gain_max=10
 ``quickprop`` eta=0.1 (ε of the gradient term), max_growth=1.75
 ============  ==================================================================
 
+Optimizers that evaluate the cost themselves (:class:`~nndl.optim.objective.CostOptimizer`;
+full batch, a cost that depends on the weights alone): ``annealing``, ``cauchy`` and
+``cauchy_backprop`` in :mod:`nndl.optim.annealing`; ``newton``, ``levenberg_marquardt`` and
+``lbfgs`` in :mod:`nndl.optim.second_order` (their hyper-parameters in their docstrings).
+
 Every optimizer also takes, as keyword arguments, the options of :class:`Optimizer`:
 gradient clipping by global norm (``clip_norm``) and by value (``clip_value``), annealed Gaussian gradient noise
 (``noise``, ``noise_gamma``, ``seed``).  :func:`default_hyperparameters` returns the
@@ -42,7 +47,9 @@ from nndl import validation
 from nndl.backend import xp
 from nndl.errors import NndlError
 from nndl.optim.base import Optimizer
+from nndl.optim.annealing import Annealing, Cauchy, CauchyBackprop
 from nndl.optim.full_batch import AdaptiveGains, Quickprop, Rprop
+from nndl.optim.second_order import LBFGS, LevenbergMarquardt, Newton
 from nndl.registry import lookup, normalize
 
 
@@ -287,6 +294,9 @@ class Adam(Optimizer):
 
 OPTIMIZERS: dict[str, type] = {cls.name: cls for cls in (SGD, Momentum, Nesterov, Adagrad, Adadelta, RMSprop,
                                                          Adam, Rprop, AdaptiveGains, Quickprop)}
+#: The optimizers that evaluate the cost themselves (``minimize(objective)`` instead of ``step``).
+COST_OPTIMIZERS: dict[str, type] = {cls.name: cls for cls in (Annealing, Cauchy, CauchyBackprop, Newton,
+                                                              LevenbergMarquardt, LBFGS)}
 
 
 #: Keyword options every optimizer takes (see :class:`Optimizer`).
@@ -295,14 +305,14 @@ _OPTIONS = ["clip_norm", "clip_value", "noise", "noise_gamma", "seed"]
 
 def default_hyperparameters() -> dict[str, dict]:
     """{optimizer name: {hyper-parameter: default}} for every registered optimizer."""
-    return {name: dict(cls.default_hyperparameters) for name, cls in OPTIMIZERS.items()}
+    return {name: dict(cls.default_hyperparameters) for name, cls in {**OPTIMIZERS, **COST_OPTIMIZERS}.items()}
 
 
 def get_optimizer(name, **kwargs) -> Optimizer:
     """An optimizer by name (``"sgd"``, ``"momentum"``, ``"adam"``, ...) with its hyper-parameters."""
     if isinstance(name, Optimizer):
         return name
-    cls = lookup(OPTIMIZERS, name, "optimizer")
+    cls = lookup({**OPTIMIZERS, **COST_OPTIMIZERS}, name, "optimizer")
     key = normalize(name)
     known = list(cls.default_hyperparameters) + _OPTIONS
     unknown = [k for k in kwargs if k not in known]
