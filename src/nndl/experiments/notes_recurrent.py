@@ -125,12 +125,12 @@ def vanishing_gradient_time(out_dir, quick, seed):
     t = numpy.arange(steps + 1)
     figures = ["state_gradient.png"]
     with plotting.figure(out_dir / figures[0], 1, 2, size=(12, 4.2)) as (fig, axes):
+        colour = {label: plotting.COLORS[i] for i, (label, _, _) in enumerate(CELLS)}
         for label, values in curves.items():
-            axes[0].plot(t, values, label=label)
-        lstm_c = cells_c["LSTM"]
-        axes[0].plot(t, lstm_c, linestyle="--", color=plotting.COLORS[3], label="LSTM, ‖∂C/∂c_t‖")
+            axes[0].plot(t, values, label=label, color=colour[label])
+        axes[0].plot(t, cells_c["LSTM"], linestyle="--", color=colour["LSTM"], label="LSTM, ‖∂C/∂c_t‖")
         for label, values in trained.items():
-            axes[1].plot(t, values, label=f"{label} (MSE {final_mse[label]:.3f})")
+            axes[1].plot(t, values, label=f"{label} (MSE {final_mse[label]:.3f})", color=colour[label])
         for ax, title in zip(axes, ("at initialization", f"after {train_sequences:,} adding-problem sequences")):
             ax.set_yscale("log")
             plotting.finish(ax, "time step t", "‖∂C/∂h_t‖ (mean over the batch)", title, legend="lower right")
