@@ -1,5 +1,3 @@
-import sys
+from nndl.cli.main import entry
 
-from nndl.cli.main import main
-
-sys.exit(main())
+entry()

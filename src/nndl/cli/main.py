@@ -73,6 +73,23 @@ def main(argv: list[str] | None = None) -> int:
         return _closed_pipe()
 
 
+def entry() -> None:
+    """The ``nndl`` command (and ``python -m nndl``): :func:`main`, then exit with its status.
+
+    After an interrupt that nndl handled (status 130: what was finished is saved, and said in one
+    line) the process ends at once with ``os._exit``.  CPython remembers a KeyboardInterrupt that
+    went through some of its own C paths and, since Python 3.8 (bpo-1054041), kills itself with
+    SIGINT at shutdown even though the program caught it, so a caller would see "killed by
+    SIGINT" instead of 130; nothing is left to do at that point (every write is atomic and done).
+    """
+    status = main()
+    if status == 130:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(130)
+    sys.exit(status)
+
+
 def _closed_pipe() -> int:
     """Whoever read stdout has gone (``nndl train --json | head -1``): end quietly, as a filter killed by
     SIGPIPE would (status 141), without Python's second BrokenPipeError when it flushes stdout at exit."""
