@@ -241,3 +241,48 @@ def test_bad_model_files(tmp_path):
     with pytest.raises(NndlError, match="NaN or infinity"):
         ntm.save(net, good)
     assert np.isfinite(ntm.load(good).M0.value).all()
+
+
+def test_a_batch_runs_each_sequence_as_it_would_alone():
+    net = TuringMachine(9, 8, locations=8, width=4, units=8, read_heads=2, write_heads=2, seed=5, dtype=np.float64)
+    x, _, _ = copy_sequences(3, 4, 8, np.random.default_rng(2))
+    together = net.forward(x)
+    weights = net.write_weights.copy()
+    for i in range(3):
+        np.testing.assert_allclose(net.forward(x[i:i + 1]), together[i:i + 1], rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(net.write_weights, weights[i:i + 1], rtol=1e-12, atol=1e-14)
+    assert np.allclose(weights.sum(axis=-1), 1.0) and (weights >= 0).all()
+
+
+def test_the_experiment_command_runs_and_prints_json_lines(tmp_path):
+    """bench/experiment_ntm.py, the real command, on a tiny budget: JSON lines, a model file, both figures."""
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    script = str(root / "bench" / "experiment_ntm.py")
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+    runs = {}
+    for kind in ("ntm", "lstm"):
+        out = subprocess.run([sys.executable, script, "--model", kind, "--units", "8", "--locations", "8",
+                              "--memory-width", "4", "--sequences", "20", "--every", "10", "--max-length", "3",
+                              "--test", "2", "--final-test", "2", "--test-lengths", "2", "5", "--batch", "2",
+                              "--eta", "1e-3"] + (["--save", str(tmp_path / "m.npz")] if kind == "ntm" else []),
+                             capture_output=True, text=True, timeout=120, env=env)
+        assert out.returncode == 0, out.stderr
+        lines = [json.loads(line) for line in out.stdout.splitlines()]
+        assert lines[0]["settings"]["model"] == kind and lines[-1]["final"] is True
+        assert [r["sequences_seen"] for r in lines[1:-1]] == [10, 20]
+        assert set(lines[-1]["test_bits_wrong_by_length"]) == {"2", "5"}
+        (tmp_path / f"{kind}.jsonl").write_text(out.stdout)
+        runs[kind] = lines
+    assert ntm.load(tmp_path / "m.npz").locations == 8
+    for args in (["--plot-curve", str(tmp_path / "c.png"), "--logs", str(tmp_path / "ntm.jsonl"),
+                  str(tmp_path / "lstm.jsonl")],
+                 ["--plot-heads", str(tmp_path / "h.png"), "--init", str(tmp_path / "m.npz"), "--length", "4"]):
+        out = subprocess.run([sys.executable, script] + args, capture_output=True, text=True, timeout=120, env=env)
+        assert out.returncode == 0, out.stderr
+    assert (tmp_path / "c.png").read_bytes()[:4] == b"\x89PNG" and (tmp_path / "h.png").read_bytes()[:4] == b"\x89PNG"
