@@ -90,7 +90,7 @@ def train(args) -> None:
     if args.model == "ntm":
         net = ntm.load(args.init) if args.init else TuringMachine(
             WIDTH + 1, WIDTH, args.locations, args.memory_width, args.units or 100, controller=args.controller,
-            seed=args.seed)
+            initial_weighting=args.initial_weighting, seed=args.seed)
         model = NTM(net, optimizer)
 
         def forward(x):
@@ -203,6 +203,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", choices=("ntm", "lstm"), default="ntm")
     p.add_argument("--controller", choices=("lstm", "feedforward"), default="lstm")
+    p.add_argument("--initial-weighting", choices=("zero", "learned"), default="zero")
     p.add_argument("--units", type=int, help="controller units (NTM, default 100) or LSTM units (default 256)")
     p.add_argument("--locations", type=int, default=128)
     p.add_argument("--memory-width", type=int, default=20)

@@ -87,9 +87,9 @@ def test_head_operations_do_what_the_paper_says():
     np.testing.assert_allclose(np.delete(new, 2, axis=1), np.delete(memory, 2, axis=1))
 
 
-def _machine_errors(controller, read_heads, write_heads, max_entries=25, only=None):
+def _machine_errors(controller, read_heads, write_heads, max_entries=25, only=None, weighting="zero"):
     net = TuringMachine(4, 3, locations=6, width=5, units=7, read_heads=read_heads, write_heads=write_heads,
-                        controller=controller, seed=3, dtype=np.float64)
+                        controller=controller, initial_weighting=weighting, seed=3, dtype=np.float64)
     x, y, mask = copy_sequences(3, 2, 3, np.random.default_rng(1))
     x = x + np.random.default_rng(2).normal(0.0, 0.3, x.shape)           # not only 0s and 1s
 
@@ -112,12 +112,13 @@ def _machine_errors(controller, read_heads, write_heads, max_entries=25, only=No
     return errors
 
 
-@pytest.mark.parametrize("controller, read_heads, write_heads", [("lstm", 1, 1), ("lstm", 2, 2),
-                                                                 ("feedforward", 1, 1)])
-def test_whole_machine_gradients(controller, read_heads, write_heads):
-    """BPTT through the whole NTM: every parameter (M_0, r_0, h_0, c_0 among them) and the input."""
-    errors = _machine_errors(controller, read_heads, write_heads)
-    expected = {"Wc", "bc", "Wp", "bp", "Wy", "by", "M0", "r0", "x"} | ({"h0", "c0"} if controller == "lstm" else set())
+@pytest.mark.parametrize("controller, read_heads, write_heads, weighting", [
+    ("lstm", 1, 1, "zero"), ("lstm", 2, 2, "learned"), ("feedforward", 1, 1, "learned")])
+def test_whole_machine_gradients(controller, read_heads, write_heads, weighting):
+    """BPTT through the whole NTM: every parameter (M_0, r_0, h_0, c_0, w_0 among them) and the input."""
+    errors = _machine_errors(controller, read_heads, write_heads, weighting=weighting)
+    expected = ({"Wc", "bc", "Wp", "bp", "Wy", "by", "M0", "r0", "x"} | ({"h0", "c0"} if controller == "lstm" else set())
+                | ({"w0"} if weighting == "learned" else set()))
     assert set(errors) == expected
     bad = {k: v for k, v in errors.items() if not v < THRESHOLD}
     assert not bad, bad
@@ -190,7 +191,7 @@ def test_bad_sequences():
 
 
 def test_save_and_load(tmp_path):
-    net = TuringMachine(9, 8, locations=8, width=4, units=8, read_heads=2, seed=4)
+    net = TuringMachine(9, 8, locations=8, width=4, units=8, read_heads=2, initial_weighting="learned", seed=4)
     model = NTM(net, Adam(1e-2, clip_value=10))
     x, y, mask = copy_sequences(4, 3, 8, np.random.default_rng(0))
     for _ in range(3):

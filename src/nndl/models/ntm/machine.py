@@ -21,7 +21,8 @@ r_t = w_tᵀ M_{t−1}, the write heads then write in turn, M_t = M ⊙ (1 − w
 the memory starts from a learned matrix M_0 (a "memory bias", drawn U(±1/√(N + M))), the read vectors
 from learned r_0 (N(0, 0.01²)), the controller's state from learned h_0, c_0 (N(0, 0.05²)); the
 heads' weightings w_0 start at 0 (the first step's weighting is then its content weighting scaled by
-g, shifted and sharpened).  The same for every sequence of a batch.
+g, shifted and sharpened), or (``initial_weighting="learned"``) at w_0 = softmax(ω), learned logits that
+start with the heads near location 0.  The same for every sequence of a batch.
 
 **Backward** runs t = T .. 1 with the gradients coming back from step t + 1 into h_t, c_t, r_t,
 every w_t and M_t: the output layer, the write heads (last first) and their addressing, the read
@@ -42,6 +43,9 @@ from nndl.layers.recurrent.base import sigmoid_
 from nndl.models.ntm import addressing as A
 
 CONTROLLERS = ("lstm", "feedforward")
+WEIGHTINGS = ("zero", "learned")
+#: The learned initial weighting starts as softmax of this logit at location 0 and 0 elsewhere.
+START_LOGIT = 6.0
 #: Raw parameters of a head besides its key: β, g, the shift weights and γ.
 _SCALARS = 3 + len(A.SHIFTS)
 
@@ -70,6 +74,9 @@ class TuringMachine:
         How many heads of each kind (1 and 1 for the copy task).
     controller : str
         ``"lstm"`` (default) or ``"feedforward"``.
+    initial_weighting : str
+        ``"zero"`` (default): w_0 = 0; ``"learned"``: w_0 = softmax(ω) with learned logits ω per head,
+        starting at 6 at location 0 and 0 elsewhere (the heads start near location 0).
     seed : int
         Seeds the initial weights.
     """
@@ -78,7 +85,8 @@ class TuringMachine:
     splits_over_batch = False
 
     def __init__(self, inputs: int, outputs: int, locations: int = 128, width: int = 20, units: int = 100,
-                 read_heads: int = 1, write_heads: int = 1, controller: str = "lstm", seed: int = 0, dtype=FLOAT):
+                 read_heads: int = 1, write_heads: int = 1, controller: str = "lstm", initial_weighting: str = "zero",
+                 seed: int = 0, dtype=FLOAT):
         self.inputs = validation.whole("NTM inputs", inputs, low=1)
         self.outputs = validation.whole("NTM outputs", outputs, low=1)
         self.locations = validation.whole("NTM memory locations N", locations, low=1)
@@ -87,6 +95,7 @@ class TuringMachine:
         self.read_heads = validation.whole("NTM read heads", read_heads, low=1)
         self.write_heads = validation.whole("NTM write heads", write_heads, low=0)
         self.controller = validation.choice("NTM controller", controller, CONTROLLERS)
+        self.initial_weighting = validation.choice("NTM initial weighting", initial_weighting, WEIGHTINGS)
         self.seed = validation.seed("NTM seed", seed)
         self.dtype = dtype
         rng = numpy.random.default_rng(self.seed)
@@ -128,6 +137,11 @@ class TuringMachine:
             self.h0 = param("h0", (h,), normal(0.05))
             self.c0 = param("c0", (h,), normal(0.05))
             self._params += [self.h0, self.c0]
+        if self.initial_weighting == "learned":
+            start = numpy.zeros((self.read_heads + self.write_heads, n))
+            start[:, 0] = START_LOGIT
+            self.w0 = param("w0", start.shape, lambda s: start)
+            self._params.append(self.w0)
         self._tape = None
         #: After every forward pass: the weightings of the read and write heads, (B, T, heads, N).
         self.read_weights = self.write_weights = None
@@ -163,7 +177,7 @@ class TuringMachine:
     def config(self) -> dict:
         return {"inputs": self.inputs, "outputs": self.outputs, "locations": self.locations, "width": self.width,
                 "units": self.units, "read_heads": self.read_heads, "write_heads": self.write_heads,
-                "controller": self.controller, "seed": self.seed}
+                "controller": self.controller, "initial_weighting": self.initial_weighting, "seed": self.seed}
 
     def check_input(self, x, what: str = "NTM input"):
         """x as a (B, T, D) float array of this machine's width D, finite; one NndlError line otherwise."""
@@ -178,6 +192,12 @@ class TuringMachine:
             raise NndlError(f"{what}: sequences must be finite numbers, got {x.dtype} with NaN or infinity"
                             if x.dtype.kind in "fc" else f"{what}: sequences must be numbers, got {x.dtype}")
         return xp.asarray(x, dtype=self.dtype)
+
+    def _initial_weights(self):
+        """w_0 = softmax(ω) of each head (heads, N)."""
+        z = self.w0.value - self.w0.value.max(axis=1, keepdims=True)
+        e = xp.exp(z)
+        return e / e.sum(axis=1, keepdims=True)
 
     # -- the head parameters ------------------------------------------------------------------
     def _heads(self):
@@ -236,7 +256,11 @@ class TuringMachine:
         x_tm = xp.ascontiguousarray(xp.asarray(x, dtype=self.dtype).transpose(1, 0, 2))
         memory = xp.broadcast_to(self.M0.value, (bsz,) + self.M0.value.shape)
         reads = [xp.broadcast_to(self.r0.value[j], (bsz, m)) for j in range(self.read_heads)]
-        weights = [xp.zeros((bsz, self.locations), self.dtype) for _ in heads]
+        if self.initial_weighting == "learned":
+            w0 = self._initial_weights()
+            weights = [xp.broadcast_to(w0[j], (bsz, self.locations)) for j in range(len(heads))]
+        else:
+            weights = [xp.zeros((bsz, self.locations), self.dtype) for _ in heads]
         if lstm:
             h = xp.broadcast_to(self.h0.value, (bsz, h_units))
             c = xp.broadcast_to(self.c0.value, (bsz, h_units))
@@ -377,6 +401,10 @@ class TuringMachine:
         if lstm:
             self.h0.add_grad(dh_next.sum(axis=0))
             self.c0.add_grad(dc_next.sum(axis=0))
+        if self.initial_weighting == "learned":                         # the softmax of each head's logits
+            w0 = self._initial_weights()
+            dw0 = xp.stack([g.sum(axis=0) for g in dw_next])
+            self.w0.add_grad(w0 * (dw0 - (dw0 * w0).sum(axis=1, keepdims=True)))
         return dx.transpose(1, 0, 2) if input_grad else None
 
     def backprop(self, x, delta_of):

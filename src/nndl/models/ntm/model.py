@@ -16,7 +16,7 @@ from nndl.backend import FLOAT, to_device, to_numpy, xp
 from nndl.data.copy_task import bits_wrong
 from nndl.errors import NndlError
 from nndl.models.base import Model
-from nndl.models.ntm.machine import CONTROLLERS, TuringMachine
+from nndl.models.ntm.machine import CONTROLLERS, WEIGHTINGS, TuringMachine
 
 #: ŷ is kept in [ε, 1 − ε] inside the logarithms of the cost.
 _CLIP = 1e-7
@@ -105,7 +105,8 @@ def _schema():
     size = Field(int, low=1, high=_MAX_SIZE)
     net = {"inputs": size, "outputs": size, "locations": size, "width": size, "units": size,
            "read_heads": Field(int, low=1, high=64), "write_heads": Field(int, low=0, high=64),
-           "controller": Field(str, choices=CONTROLLERS), "seed": Field(int, low=0, high=2 ** 63 - 1)}
+           "controller": Field(str, choices=CONTROLLERS),
+           "initial_weighting": Field(str, choices=WEIGHTINGS, required=False), "seed": Field(int, low=0, high=2 ** 63 - 1)}
     return {"format": Field(str, max_len=64), "version": Field(int, low=1), "network": Field(dict, fields=net),
             "metadata": Field(dict, required=False)}
 
