@@ -203,7 +203,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--model", choices=("ntm", "lstm"), default="ntm")
     p.add_argument("--controller", choices=("lstm", "feedforward"), default="lstm")
-    p.add_argument("--initial-weighting", choices=("zero", "learned"), default="zero")
+    p.add_argument("--initial-weighting", choices=("zero", "learned"), default="learned")
     p.add_argument("--units", type=int, help="controller units (NTM, default 100) or LSTM units (default 256)")
     p.add_argument("--locations", type=int, default=128)
     p.add_argument("--memory-width", type=int, default=20)

@@ -17,12 +17,13 @@ r_t = w_tᵀ M_{t−1}, the write heads then write in turn, M_t = M ⊙ (1 − w
 
     y_t = σ([h_t; r_t] W_y + b_y)                         the output.
 
-**The start of a sequence.**  As in the PyTorch NTM of loudinthecloud (whose copy task converges),
-the memory starts from a learned matrix M_0 (a "memory bias", drawn U(±1/√(N + M))), the read vectors
-from learned r_0 (N(0, 0.01²)), the controller's state from learned h_0, c_0 (N(0, 0.05²)); the
-heads' weightings w_0 start at 0 (the first step's weighting is then its content weighting scaled by
-g, shifted and sharpened), or (``initial_weighting="learned"``) at w_0 = softmax(ω), learned logits that
-start with the heads near location 0.  The same for every sequence of a batch.
+**The start of a sequence.**  As in the PyTorch NTM of loudinthecloud, the memory starts from a
+learned matrix M_0 (a "memory bias", drawn U(±1/√(N + M))), the read vectors from learned r_0
+(N(0, 0.01²)), the controller's state from learned h_0, c_0 (N(0, 0.05²)).  The heads' weightings
+start (by default, ``initial_weighting="learned"``) at w_0 = softmax(ω), learned logits per head that
+begin at 6 at location 0 and 0 elsewhere, so every head starts near one location and can move from
+there by its shifts alone; ``"zero"`` starts them at w_0 = 0, as loudinthecloud's (the first
+weighting is then the content weighting scaled by g, shifted and sharpened).  The same for every sequence of a batch.
 
 **Backward** runs t = T .. 1 with the gradients coming back from step t + 1 into h_t, c_t, r_t,
 every w_t and M_t: the output layer, the write heads (last first) and their addressing, the read
@@ -75,8 +76,8 @@ class TuringMachine:
     controller : str
         ``"lstm"`` (default) or ``"feedforward"``.
     initial_weighting : str
-        ``"zero"`` (default): w_0 = 0; ``"learned"``: w_0 = softmax(ω) with learned logits ω per head,
-        starting at 6 at location 0 and 0 elsewhere (the heads start near location 0).
+        ``"learned"`` (default): w_0 = softmax(ω) with learned logits ω per head,
+        starting at 6 at location 0 and 0 elsewhere (the heads start near location 0); ``"zero"``: w_0 = 0.
     seed : int
         Seeds the initial weights.
     """
@@ -85,7 +86,7 @@ class TuringMachine:
     splits_over_batch = False
 
     def __init__(self, inputs: int, outputs: int, locations: int = 128, width: int = 20, units: int = 100,
-                 read_heads: int = 1, write_heads: int = 1, controller: str = "lstm", initial_weighting: str = "zero",
+                 read_heads: int = 1, write_heads: int = 1, controller: str = "lstm", initial_weighting: str = "learned",
                  seed: int = 0, dtype=FLOAT):
         self.inputs = validation.whole("NTM inputs", inputs, low=1)
         self.outputs = validation.whole("NTM outputs", outputs, low=1)
