@@ -156,12 +156,16 @@ def plot_curve(args) -> None:
         lines = [json.loads(s) for s in Path(log).read_text().splitlines() if s.strip()]
         settings = lines[0].get("settings", {})
         rows = [r for r in lines if "test_bits_wrong" in r]
-        label = f"{settings.get('model', 'ntm')} (batch {settings.get('batch')}, η {settings.get('eta')})"
-        ax.plot([r["sequences_seen"] for r in rows], [max(r["test_bits_wrong"], 1e-3) for r in rows], label=label)
-    ax.set_yscale("log")
+        if settings.get("model", "ntm") == "ntm":
+            label = f"NTM, w₀ {settings.get('initial_weighting', 'zero')} (batch {settings.get('batch')}, η {settings.get('eta')})"
+        else:
+            label = f"LSTM({settings.get('units') or 256}) (batch {settings.get('batch')}, η {settings.get('eta')})"
+        ax.plot([r["sequences_seen"] for r in rows], [r["test_bits_wrong"] for r in rows], label=label, marker=".", ms=3)
+    ax.set_yscale("symlog", linthresh=0.1)                     # 0 is drawn; linear below 0.1, logarithmic above
+    ax.set_ylim(bottom=0.0)
     ax.axhline(0.1, color="grey", lw=0.8, ls="--")
     ax.set_xlabel("training sequences seen")
-    ax.set_ylabel("bits wrong per sequence (test, lengths 1–20)")
+    ax.set_ylabel("bits wrong per sequence\n(100 test sequences, lengths 1–20)")
     ax.set_title("Copy task: NTM vs LSTM", fontsize=9)
     ax.legend(fontsize=7)
     fig.tight_layout()
