@@ -1,10 +1,12 @@
 """The Neural Turing Machine on the copy task (``nndl.data.copy_task``): the learning curve, the test at
 lengths never trained on, an LSTM baseline, and the figures.
 
-    OMP_NUM_THREADS=1 python bench/experiment_ntm.py --sequences 30000 \\
+    OMP_NUM_THREADS=1 python bench/experiment_ntm.py --sequences 40000 --keep-at 30000 \\
         --save docs/results/recurrent/ntm_copy.npz > docs/results/recurrent/ntm_copy.jsonl
-    OMP_NUM_THREADS=1 python bench/experiment_ntm.py --model lstm --sequences 30000 \\
-        > docs/results/recurrent/ntm_copy_lstm.jsonl
+    OMP_NUM_THREADS=1 python bench/experiment_ntm.py --model lstm --batch 16 --adam --eta 1e-3 \\
+        --sequences 40000 --every 2000 > docs/results/recurrent/ntm_copy_lstm.jsonl
+    python bench/experiment_ntm.py --init docs/results/recurrent/ntm_copy_30k.npz --sequences 0 \\
+        --final-test 100 --test-lengths 20 40 60 80 100 120
     python bench/experiment_ntm.py --plot-curve docs/results/recurrent/ntm_copy_curve.png \\
         --logs docs/results/recurrent/ntm_copy.jsonl docs/results/recurrent/ntm_copy_lstm.jsonl
     python bench/experiment_ntm.py --plot-heads docs/results/recurrent/ntm_heads.png \\
@@ -138,6 +140,10 @@ def train(args) -> None:
             if args.save and args.model == "ntm" and (best is None or mean_test <= best):
                 best = mean_test
                 ntm.save(net, args.save, metadata={"sequences_seen": seen, "test_bits_wrong": mean_test})
+            if args.save and args.model == "ntm" and seen in args.keep_at:      # the model as it is at that count
+                count = f"{seen // 1000}k" if seen % 1000 == 0 else str(seen)
+                kept = args.save.with_name(f"{args.save.stem}_{count}{args.save.suffix}")
+                ntm.save(net, kept, metadata={"sequences_seen": seen, "test_bits_wrong": mean_test})
     final = test_bits(forward, args.test_lengths, args.final_test, args.seed + 1)
     print(json.dumps({"final": True, "sequences_seen": seen, "seconds": round(time.perf_counter() - start, 1),
                       "test_bits_wrong_by_length": final,
@@ -157,10 +163,12 @@ def plot_curve(args) -> None:
         settings = lines[0].get("settings", {})
         rows = [r for r in lines if "test_bits_wrong" in r]
         if settings.get("model", "ntm") == "ntm":
-            label = f"NTM, w₀ {settings.get('initial_weighting', 'zero')} (batch {settings.get('batch')}, η {settings.get('eta')})"
+            label = (f"NTM, w₀ {settings.get('initial_weighting', 'zero')} (batch {settings.get('batch')}, "
+                     f"η {settings.get('eta')})")
         else:
             label = f"LSTM({settings.get('units') or 256}) (batch {settings.get('batch')}, η {settings.get('eta')})"
-        ax.plot([r["sequences_seen"] for r in rows], [r["test_bits_wrong"] for r in rows], label=label, marker=".", ms=3)
+        ax.plot([r["sequences_seen"] for r in rows], [r["test_bits_wrong"] for r in rows], label=label, marker=".",
+                ms=3)
     ax.set_yscale("symlog", linthresh=0.1)                     # 0 is drawn; linear below 0.1, logarithmic above
     ax.set_ylim(bottom=0.0)
     ax.axhline(0.1, color="grey", lw=0.8, ls="--")
@@ -227,6 +235,8 @@ def main() -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--init", type=Path)
     p.add_argument("--save", type=Path, help="keep the NTM with the best test figure so far here")
+    p.add_argument("--keep-at", type=int, nargs="*", default=[],
+                   help="also save the NTM as it is after these many sequences (SAVE_30k.npz for 30000)")
     p.add_argument("--plot-curve", type=Path)
     p.add_argument("--logs", type=Path, nargs="*", default=[])
     p.add_argument("--plot-heads", type=Path)

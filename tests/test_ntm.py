@@ -117,8 +117,8 @@ def _machine_errors(controller, read_heads, write_heads, max_entries=25, only=No
 def test_whole_machine_gradients(controller, read_heads, write_heads, weighting):
     """BPTT through the whole NTM: every parameter (M_0, r_0, h_0, c_0, w_0 among them) and the input."""
     errors = _machine_errors(controller, read_heads, write_heads, weighting=weighting)
-    expected = ({"Wc", "bc", "Wp", "bp", "Wy", "by", "M0", "r0", "x"} | ({"h0", "c0"} if controller == "lstm" else set())
-                | ({"w0"} if weighting == "learned" else set()))
+    expected = ({"Wc", "bc", "Wp", "bp", "Wy", "by", "M0", "r0", "x"}
+                | ({"h0", "c0"} if controller == "lstm" else set()) | ({"w0"} if weighting == "learned" else set()))
     assert set(errors) == expected
     bad = {k: v for k, v in errors.items() if not v < THRESHOLD}
     assert not bad, bad
@@ -271,7 +271,7 @@ def test_the_experiment_command_runs_and_prints_json_lines(tmp_path):
         out = subprocess.run([sys.executable, script, "--model", kind, "--units", "8", "--locations", "8",
                               "--memory-width", "4", "--sequences", "20", "--every", "10", "--max-length", "3",
                               "--test", "2", "--final-test", "2", "--test-lengths", "2", "5", "--batch", "2",
-                              "--eta", "1e-3"] + (["--save", str(tmp_path / "m.npz")] if kind == "ntm" else []),
+                              "--eta", "1e-3"] + (["--save", str(tmp_path / "m.npz"), "--keep-at", "10"] if kind == "ntm" else []),
                              capture_output=True, text=True, timeout=120, env=env)
         assert out.returncode == 0, out.stderr
         lines = [json.loads(line) for line in out.stdout.splitlines()]
@@ -281,6 +281,7 @@ def test_the_experiment_command_runs_and_prints_json_lines(tmp_path):
         (tmp_path / f"{kind}.jsonl").write_text(out.stdout)
         runs[kind] = lines
     assert ntm.load(tmp_path / "m.npz").locations == 8
+    assert ntm.load(tmp_path / "m_10.npz").metadata["sequences_seen"] == 10
     for args in (["--plot-curve", str(tmp_path / "c.png"), "--logs", str(tmp_path / "ntm.jsonl"),
                   str(tmp_path / "lstm.jsonl")],
                  ["--plot-heads", str(tmp_path / "h.png"), "--init", str(tmp_path / "m.npz"), "--length", "4"]):

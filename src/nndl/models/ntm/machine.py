@@ -86,7 +86,8 @@ class TuringMachine:
     splits_over_batch = False
 
     def __init__(self, inputs: int, outputs: int, locations: int = 128, width: int = 20, units: int = 100,
-                 read_heads: int = 1, write_heads: int = 1, controller: str = "lstm", initial_weighting: str = "learned",
+                 read_heads: int = 1, write_heads: int = 1, controller: str = "lstm",
+                 initial_weighting: str = "learned",
                  seed: int = 0, dtype=FLOAT):
         self.inputs = validation.whole("NTM inputs", inputs, low=1)
         self.outputs = validation.whole("NTM outputs", outputs, low=1)

@@ -106,7 +106,8 @@ def _schema():
     net = {"inputs": size, "outputs": size, "locations": size, "width": size, "units": size,
            "read_heads": Field(int, low=1, high=64), "write_heads": Field(int, low=0, high=64),
            "controller": Field(str, choices=CONTROLLERS),
-           "initial_weighting": Field(str, choices=WEIGHTINGS, required=False), "seed": Field(int, low=0, high=2 ** 63 - 1)}
+           "initial_weighting": Field(str, choices=WEIGHTINGS, required=False),
+           "seed": Field(int, low=0, high=2 ** 63 - 1)}
     return {"format": Field(str, max_len=64), "version": Field(int, low=1), "network": Field(dict, fields=net),
             "metadata": Field(dict, required=False)}
 
