@@ -6,6 +6,7 @@ from nndl.models.autoencoder import Autoencoder
 from nndl.models.base import Model
 from nndl.models.classifier import BinaryClassifier, Classifier, MultiLabelClassifier
 from nndl.models.regressor import Regressor
+from nndl.models.ntm import NTM, TuringMachine
 from nndl.models.seq2seq import EncoderDecoder, Seq2Seq
 from nndl.models.sequence import SequenceClassifier
 from nndl.registry import lookup
@@ -20,6 +21,6 @@ def model_for_task(task) -> type:
                                         "regress": "regression", "autoencoder": "reconstruction"})
 
 
-__all__ = ["Autoencoder", "BinaryClassifier", "EncoderDecoder", "Classifier", "Model", "MultiLabelClassifier", "Regressor",
-           "Seq2Seq", "SequenceClassifier", "TASKS",
+__all__ = ["Autoencoder", "BinaryClassifier", "EncoderDecoder", "Classifier", "Model", "MultiLabelClassifier", "NTM", "Regressor",
+           "Seq2Seq", "SequenceClassifier", "TASKS", "TuringMachine",
            "model_for_task"]

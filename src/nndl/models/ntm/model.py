@@ -1,0 +1,180 @@
+"""The NTM as a model: its cost (binary cross-entropy on the masked output steps), one training step, and
+saving and loading in a checked ``.npz`` format.
+
+The cost of a batch of outputs ŷ (B, T, K) against targets y with a mask m (B, T) is the mean over the
+counted bits,
+
+    C = −Σ_{b,t,k} m_bt [y ln ŷ + (1 − y) ln(1 − ŷ)] / (K Σ_{b,t} m_bt),
+
+and since ŷ = σ(z), its gradient at the output pre-activation is δ = m (ŷ − y) / (K Σ m).
+"""
+from __future__ import annotations
+
+import numpy
+
+from nndl.backend import FLOAT, to_device, to_numpy, xp
+from nndl.data.copy_task import bits_wrong
+from nndl.errors import NndlError
+from nndl.models.base import Model
+from nndl.models.ntm.machine import CONTROLLERS, WEIGHTINGS, TuringMachine
+
+#: ŷ is kept in [ε, 1 − ε] inside the logarithms of the cost.
+_CLIP = 1e-7
+
+
+def masked_bce(outputs, y, mask) -> float:
+    """C above, in nats per counted bit."""
+    p = xp.clip(outputs, _CLIP, 1.0 - _CLIP)
+    per = -(y * xp.log(p) + (1.0 - y) * xp.log(1.0 - p)) * mask[:, :, None]
+    return float(per.sum() / (outputs.shape[2] * max(float(mask.sum()), 1.0)))
+
+
+def masked_bce_delta(outputs, y, mask):
+    """δ = m (ŷ − y) / (K Σ m), the gradient of :func:`masked_bce` at the pre-activation."""
+    return (outputs - y) * (mask[:, :, None] / (outputs.shape[2] * max(float(mask.sum()), 1.0)))
+
+
+class NTM(Model):
+    """A Neural Turing Machine trained on (x, y, mask) sequences (see :mod:`nndl.models.ntm.machine`).
+
+    ``NTM(TuringMachine(9, 8), RMSprop(1e-4, rho=0.95, mu=0.9, clip_value=10))``; ``train_step(x, (y, mask))``
+    with x (B, T, D), y (B, T, K) in [0, 1] and mask (B, T).
+    """
+
+    task = "sequence-to-sequence memory"
+
+    def __init__(self, network: TuringMachine, optimizer=None, regularizers=(), constraints=()):
+        super().__init__(network, optimizer, regularizers, constraints, metrics=())
+
+    def check_data(self, x, y, what: str):
+        """x, (y, mask) checked against the machine: shapes, widths, finite values, a mask of 0s and 1s."""
+        net = self.network
+        x = net.check_input(x, what)
+        if not (isinstance(y, tuple) and len(y) == 2):
+            raise NndlError(f"{what}: targets must be a pair (y, mask)")
+        target, mask = numpy.asarray(y[0]), numpy.asarray(y[1])
+        b, t = x.shape[:2]
+        if target.shape != (b, t, net.outputs):
+            raise NndlError(f"{what}: targets must have shape {(b, t, net.outputs)}, got {target.shape}")
+        if mask.shape != (b, t):
+            raise NndlError(f"{what}: the mask must have shape {(b, t)}, got {mask.shape}")
+        if target.dtype.kind not in "fiub" or not numpy.isfinite(target).all() or target.min() < 0 or target.max() > 1:
+            raise NndlError(f"{what}: targets must be numbers in [0, 1]")
+        if not numpy.isin(mask, (0, 1)).all():
+            raise NndlError(f"{what}: the mask must hold only 0 and 1")
+        return x, (xp.asarray(target, dtype=net.dtype), xp.asarray(mask, dtype=net.dtype))
+
+    def train_step(self, x, y) -> dict:
+        target, mask = (to_device(a, self.network.dtype) for a in y)
+        x = to_device(x, self.network.dtype)
+        out = self.network.backprop(x, lambda o: masked_bce_delta(o, target, mask))
+        self.apply_gradients()
+        return {"cost": masked_bce(out, target, mask), "bits_wrong": bits_wrong(to_numpy(out), to_numpy(target),
+                                                                              to_numpy(mask))}
+
+    def evaluate(self, x, y, batch_size: int = 100) -> dict:
+        """``{"cost": nats per output bit, "bits_wrong": per sequence}`` over (x, (y, mask))."""
+        target, mask = y
+        cost = wrong = 0.0
+        for i in range(0, len(x), batch_size):
+            out = self.network.forward(to_device(x[i:i + batch_size], self.network.dtype))
+            tb, mb = to_device(target[i:i + batch_size], self.network.dtype), to_device(mask[i:i + batch_size],
+                                                                                         self.network.dtype)
+            n = len(tb)
+            cost += masked_bce(out, tb, mb) * n
+            wrong += bits_wrong(to_numpy(out), to_numpy(tb), to_numpy(mb)) * n
+        return {"cost": cost / len(x), "bits_wrong": wrong / len(x)}
+
+    def predict(self, x, batch_size: int = 100, preprocessed: bool = False):
+        x = numpy.asarray(x)
+        return numpy.concatenate([to_numpy(self.network.forward(to_device(x[i:i + batch_size], self.network.dtype)))
+                                  for i in range(0, len(x), batch_size)])
+
+
+# -- saving and loading -----------------------------------------------------------------------------------------------
+#: The file format of a saved NTM: an ``.npz`` like :mod:`nndl.io`'s model files (``nndl.json`` and
+#: ``param/<name>`` members, read with the same checked archive), under its own format name.
+FORMAT = "nndl-ntm"
+VERSION = 1
+_MAX_SIZE = 1 << 16
+
+
+def _schema():
+    from nndl.schema import Field
+
+    size = Field(int, low=1, high=_MAX_SIZE)
+    net = {"inputs": size, "outputs": size, "locations": size, "width": size, "units": size,
+           "read_heads": Field(int, low=1, high=64), "write_heads": Field(int, low=0, high=64),
+           "controller": Field(str, choices=CONTROLLERS),
+           "initial_weighting": Field(str, choices=WEIGHTINGS, required=False),
+           "seed": Field(int, low=0, high=2 ** 63 - 1)}
+    return {"format": Field(str, max_len=64), "version": Field(int, low=1), "network": Field(dict, fields=net),
+            "metadata": Field(dict, required=False)}
+
+
+def save(model_or_network, path, metadata: dict | None = None):
+    """Save an NTM (weights and architecture) to ``path`` (.npz), atomically; weights that are not finite
+    are refused, so a diverged run never replaces a good file."""
+    from pathlib import Path
+
+    from nndl.io import _json_array, _write_npz
+
+    net = getattr(model_or_network, "network", model_or_network)
+    path = Path(path)
+    arrays = {}
+    for p in net.params:
+        value = to_numpy(p.value)
+        if not numpy.isfinite(value).all():
+            raise NndlError(f"not saving {path}: the NTM weights {p.name} hold NaN or infinity")
+        arrays[f"param/{p.name}"] = value
+    arrays["nndl.json"] = _json_array({"format": FORMAT, "version": VERSION, "network": net.config(),
+                                       "metadata": metadata or {}})
+    _write_npz(path, arrays)
+    return path
+
+
+def load(path, dtype=FLOAT) -> TuringMachine:
+    """The NTM saved by :func:`save`; everything in the file is checked before it is used (one NndlError
+    line naming the file otherwise).  Its ``metadata`` is attached."""
+    import math
+    from pathlib import Path
+
+    from nndl.io import _open_archive
+    from nndl.layers.base import allocation_budget
+    from nndl.schema import check_schema
+
+    path = Path(path)
+    if not path.is_file():
+        raise NndlError(f"model file {path} does not exist or is not a file")
+    with _open_archive(path) as archive:
+        if "nndl.json" not in archive:
+            raise NndlError(f"{path} is a .npz archive but not an nndl model (no nndl.json inside)")
+        config = archive.read_json("nndl.json")
+        if not isinstance(config, dict) or config.get("format") != FORMAT:
+            raise NndlError(f"{path} is not an nndl NTM (format "
+                            f"{str(config.get('format') if isinstance(config, dict) else None)[:40]!r})")
+        check_schema(config, _schema(), f"{path}: nndl.json")
+        if config["version"] > VERSION:
+            raise NndlError(f"{path} was written by a newer nndl (NTM format version {config['version']}); "
+                            f"upgrade nndl")
+        held = sum(math.prod(archive.header(name).shape) for name in archive.names() if name.startswith("param/"))
+        try:
+            with allocation_budget(held):
+                net = TuringMachine(**config["network"], dtype=dtype)
+        except NndlError as exc:
+            raise NndlError(f"{path}: {exc}") from None
+        for p in net.params:
+            key = f"param/{p.name}"
+            if key not in archive:
+                raise NndlError(f"{path}: missing weights {key}")
+            value = archive.read_array(key, shape=tuple(p.value.shape), kinds="f")
+            with numpy.errstate(over="ignore", invalid="ignore"):
+                value = value.astype(p.value.dtype, copy=False)
+            if not numpy.isfinite(value).all():
+                raise NndlError(f"{path}: weights {key} hold NaN or infinity")
+            p.value[...] = to_device(value)
+    net.metadata = config.get("metadata", {})
+    return net
+
+
+__all__ = ["NTM", "TuringMachine", "load", "masked_bce", "masked_bce_delta", "save"]
