@@ -66,7 +66,7 @@ def filters(args, splits):
     for level in (0.0, 0.3):
         ae = AutoencoderModel(500, corruption=level, tied=True, seed=args.seed)
         start = time.perf_counter()
-        history = ae.fit(splits.train.x, args.epochs, args.eta, 0.0, args.batch_size, args.seed,
+        history = ae.fit(splits.train.x[:args.train_size], args.epochs, args.eta, 0.0, args.batch_size, args.seed,
                          splits.validation.x[:2000])
         seconds = time.perf_counter() - start
         curves[f"corruption {int(level * 100)}%"] = history.records
@@ -74,6 +74,7 @@ def filters(args, splits):
                  OUT / f"dae_filters_{int(level * 100)}.png")
         rows.append(numpy.asarray(ae.reconstruct(x_test)))
         emit({"experiment": "dae_filters", "hidden": 500, "corruption": level, "epochs": args.epochs,
+              "train_size": args.train_size,
               "eta": args.eta, "batch_size": args.batch_size, "seconds": round(seconds, 1),
               "training_cost": history.records[-1]["training_cost"],
               "validation_cost": history.records[-1]["validation_cost"],
@@ -140,7 +141,7 @@ def stacked(args, splits, contractive=False):
 def sparse_coding(args, splits):
     from nndl.models.sparse_coding import SparseCoding
 
-    model = SparseCoding(args.atoms, lmbda=args.lmbda, seed=args.seed)
+    model = SparseCoding(args.atoms, lmbda=args.lmbda, iterations=args.iterations, seed=args.seed)
     start = time.perf_counter()
     records = model.fit(splits.train.x[:args.train_size], args.epochs, batch_size=args.batch_size, eta=args.eta)
     seconds = time.perf_counter() - start
@@ -152,6 +153,7 @@ def sparse_coding(args, splits):
     curve_png({"training objective": records}, "objective", OUT / "sparse_coding_curve.png",
               "½‖x − Dh‖² + λ‖h‖₁ per image")
     emit({"experiment": "sparse_coding", "atoms": args.atoms, "lmbda": args.lmbda, "epochs": args.epochs,
+          "iterations": args.iterations, "eta": args.eta, "batch_size": args.batch_size,
           "train_size": args.train_size, "seconds": round(seconds, 1), **model.figures(splits.test.x[:2000])})
 
 
@@ -174,6 +176,7 @@ def main(argv=None):
     p.add_argument("--atoms", type=int, default=256)
     p.add_argument("--lmbda", type=float, default=0.1)
     p.add_argument("--train-size", type=int, default=20000)
+    p.add_argument("--iterations", type=int, default=100, help="FISTA iterations per batch (sparse coding)")
     p.add_argument("--save", action="store_true")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
@@ -184,7 +187,7 @@ def main(argv=None):
         args.batch_size = args.batch_size or 20
         filters(args, splits)
     elif args.what == "sparse_coding":
-        args.eta = 0.5 if args.eta is None else args.eta
+        args.eta = 1.0 if args.eta is None else args.eta
         args.batch_size = args.batch_size or 500
         sparse_coding(args, splits)
     else:

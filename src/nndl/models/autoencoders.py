@@ -186,8 +186,7 @@ class RegularizedAutoencoder(Autoencoder):
 
 def autoencoder_network(n_in: int, n_hidden: int, tied: bool, loss: str, seed: int, dtype=FLOAT):
     """[Dense(n_hidden, sigmoid), TiedDense or Dense(n_in, σ or linear)] with the loss's cost, Glorot-uniform
-    weights (the uniform ±√(6/(n_in + n_hidden)) of the denoising-autoencoder papers, scaled by 4 for σ
-    as Bengio and Glorot advise)."""
+    weights U(±√(6/(n_in + n_hidden))) and zero biases."""
     from nndl.layers import Dense, TiedDense
     from nndl.network import Network
 

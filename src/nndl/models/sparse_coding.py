@@ -21,7 +21,9 @@ example's problem is separate, so one matrix product serves them all).
 
 **Dictionary (H fixed): projected gradient.**  ∇_D = (1/m)(D HᵀH − XᵀH); the step is
 D ← Π(D − (η / L_D) ∇_D) with L_D = λ_max(HᵀH)/m, and Π rescales every atom to unit norm
-(an atom no code uses is left where it was).
+(an atom no code uses is left where it was).  The atoms start as K training examples drawn at random
+(unit-normalized), as the usual dictionary learners do: they begin in the data's span and sharpen into
+parts of digits.
 """
 from __future__ import annotations
 
@@ -41,10 +43,8 @@ def soft_threshold(v, tau):
 
 def lipschitz(D) -> float:
     """L = λ_max(DᵀD) = σ_max(D)², the Lipschitz constant of ∇_h ½‖x − Dh‖²."""
-    from scipy.linalg import eigh
-
     G = D.T @ D
-    return float(eigh(G.astype(numpy.float64), eigvals_only=True, subset_by_index=[len(G) - 1, len(G) - 1])[0])
+    return float(numpy.linalg.eigvalsh(G.astype(numpy.float64))[-1])
 
 
 def lasso_objective(X, D, H, lmbda) -> numpy.ndarray:
@@ -109,6 +109,7 @@ class SparseCoding(GenerativeModel):
         rng = numpy.random.default_rng(self.seed)
         self.D = unit_atoms(rng.standard_normal((self.n_in, self.atoms)).astype(numpy.float32))
         self.records: list[dict] = []
+        self.started = False                  # the atoms are still the random ones (fit starts them from data)
 
     @classmethod
     def from_command(cls, atoms: int = 256, lmbda: float = 0.1, iterations: int = 100, solver: str = "fista"):
@@ -136,7 +137,7 @@ class SparseCoding(GenerativeModel):
         D = self.D - (eta / L_D) * grad
         self.D = numpy.where(used, unit_atoms(D), self.D).astype(numpy.float32)
 
-    def fit(self, X, epochs: int = 10, batch_size: int = 500, eta: float = 0.5, seed: int | None = None,
+    def fit(self, X, epochs: int = 10, batch_size: int = 500, eta: float = 1.0, seed: int | None = None,
             callback=None):
         """Alternate FISTA codes and a projected dictionary step on shuffled mini-batches; returns one record
         per epoch (the mean objective of the batches, before each one's dictionary step)."""
@@ -144,6 +145,10 @@ class SparseCoding(GenerativeModel):
         if X.shape[1] != self.n_in:
             raise NndlError(f"sparse coding of {self.n_in} inputs got examples of {X.shape[1]} values")
         rng = numpy.random.default_rng(self.seed if seed is None else seed)
+        if not self.started and len(X) >= self.atoms:
+            picked = X[rng.choice(len(X), self.atoms, replace=False)].T
+            self.D = unit_atoms(picked + 0.01 * rng.standard_normal(picked.shape)).astype(numpy.float32)
+        self.started = True
         solve = SOLVERS[self.solver]
         records = []
         for epoch in range(1, epochs + 1):
@@ -177,7 +182,7 @@ class SparseCoding(GenerativeModel):
 
         epochs = validation.whole("--epochs", options.get("epochs", 10), low=1)
         batch = validation.whole("--batch-size", options.get("batch_size", 500), low=1)
-        eta = validation.number("--eta", options.get("eta", 0.5), low=0, low_open=True)
+        eta = validation.number("--eta", options.get("eta", 1.0), low=0, low_open=True)
         if "seed" in options:
             self.seed = int(options["seed"])
 
@@ -201,7 +206,7 @@ class SparseCoding(GenerativeModel):
     # -- the file ---------------------------------------------------------------------------------------
     def parts(self):
         config = {"atoms": self.atoms, "lmbda": self.lmbda, "iterations": self.iterations, "solver": self.solver,
-                  "inputs": self.n_in, "seed": self.seed}
+                  "inputs": self.n_in, "seed": self.seed, "started": self.started}
         return config, {}, {"dictionary": self.D}
 
     @classmethod
@@ -212,5 +217,5 @@ class SparseCoding(GenerativeModel):
         except KeyError as exc:
             raise NndlError(f"the sparse coder's config lacks {exc.args[0]!r}") from None
         D = numpy.asarray(stored.array_of("dictionary", (model.n_in, model.atoms)), dtype=numpy.float32)
-        model.D = D
+        model.D, model.started = D, bool(c.get("started", True))
         return model
