@@ -104,6 +104,8 @@ def stacked(args, splits, contractive=False):
 
     model.pretrain(splits.train.x, callbacks_of=per_layer)
     pretrain_seconds = time.perf_counter() - start
+    if args.save:
+        model.save(Path(args.save).with_suffix(".pretrained.npz"))
     save_png(tile(model.classifier.layers[0].W.value[:100], (28, 28), columns=10, scale="each"),
              OUT / f"stacked_{name}_layer1_filters.png")
     from nndl.callbacks import LambdaCallback
@@ -128,7 +130,8 @@ def stacked(args, splits, contractive=False):
     curve_png({"validation error": [{"e": 1 - r["validation_accuracy"]} for r in fine]}, "e",
               OUT / f"stacked_{name}_finetune.png", "validation error")
     curve_png(layer_curves, "training_cost", OUT / f"stacked_{name}_pretrain.png", "training cost (nats/example)")
-    model.save(OUT / f"stacked_{name}.npz") if args.save else None
+    if args.save:
+        model.save(args.save)
     emit({"experiment": f"stacked_{name}", "final": True, "hidden": args.hidden, **options,
           "pretrain_epochs": args.pretrain_epochs, "pretrain_eta": args.pretrain_eta,
           "pretrain_batch_size": args.pretrain_batch_size, "finetune_epochs": len(history),
@@ -177,7 +180,8 @@ def main(argv=None):
     p.add_argument("--lmbda", type=float, default=0.1)
     p.add_argument("--train-size", type=int, default=20000)
     p.add_argument("--iterations", type=int, default=100, help="FISTA iterations per batch (sparse coding)")
-    p.add_argument("--save", action="store_true")
+    p.add_argument("--save", metavar="PATH", help="the stack after pretraining (PATH.pretrained.npz) and after "
+                   "fine-tuning (PATH); models are large, keep them out of the repository")
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     OUT.mkdir(parents=True, exist_ok=True)
