@@ -114,7 +114,7 @@ def stacked(args, splits, contractive=False):
 
     def log(trainer, epoch, record):
         fine.append(record)
-        emit({"experiment": f"stacked_{name}", "phase": "finetune", "epoch": epoch,
+        emit({"experiment": f"stacked_{name}", "phase": "finetune", "epoch": epoch, "eta": record.get("eta"),
               "validation_error": 1 - record["validation_accuracy"], "training_cost": record["training_cost"],
               "seconds": round(record["seconds"], 1), "elapsed": round(time.perf_counter() - start, 1)})
 
@@ -125,7 +125,8 @@ def stacked(args, splits, contractive=False):
             trainer.stop("time limit")
 
     history = model.finetune(splits, args.finetune_epochs, args.eta, args.momentum, args.batch_size, args.patience,
-                             [LambdaCallback(on_epoch_end=log), LambdaCallback(on_epoch_end=stop)])
+                             [LambdaCallback(on_epoch_end=log), LambdaCallback(on_epoch_end=stop)],
+                             plateau=args.plateau)
     seconds = time.perf_counter() - start
     curve_png({"validation error": [{"e": 1 - r["validation_accuracy"]} for r in fine]}, "e",
               OUT / f"stacked_{name}_finetune.png", "validation error")
@@ -136,7 +137,7 @@ def stacked(args, splits, contractive=False):
           "pretrain_epochs": args.pretrain_epochs, "pretrain_eta": args.pretrain_eta,
           "pretrain_batch_size": args.pretrain_batch_size, "finetune_epochs": len(history),
           "stop_reason": history.final.get("stop_reason"), "eta": args.eta, "momentum": args.momentum,
-          "batch_size": args.batch_size, "validation_error": model.test_error(splits.validation.x, splits.validation.y),
+          "batch_size": args.batch_size, "plateau": args.plateau, "validation_error": model.test_error(splits.validation.x, splits.validation.y),
           "test_error": model.test_error(splits.test.x, splits.test.y),
           "pretrain_seconds": round(pretrain_seconds, 1), "seconds": round(seconds, 1)})
 
@@ -175,6 +176,8 @@ def main(argv=None):
     p.add_argument("--pretrain-batch-size", type=int, default=50)
     p.add_argument("--finetune-epochs", type=int, default=60)
     p.add_argument("--patience", type=int, default=8)
+    p.add_argument("--plateau", type=int, default=None, help="halve the fine-tuning η after this many epochs "
+                   "without a better validation accuracy")
     p.add_argument("--time-limit", type=float, default=None)
     p.add_argument("--atoms", type=int, default=256)
     p.add_argument("--lmbda", type=float, default=0.1)

@@ -167,7 +167,7 @@ def test_stacked_autoencoder_pretrains_and_finetunes(mnist):
     trained = model.pretrain(small.train.x)
     np.testing.assert_array_equal(model.classifier.layers[1].W.value, trained[1].W)
     assert trained[1].n_in == 100
-    model.finetune(small, epochs=4, eta=0.05, momentum=0.9, batch_size=20)
+    model.finetune(small, epochs=4, eta=0.05, momentum=0.9, batch_size=20, plateau=1)
     assert model.test_error(small.test.x, small.test.y) < 0.15
 
 

@@ -477,15 +477,19 @@ class StackedAutoencoder(GenerativeModel):
         return trained
 
     def finetune(self, splits, epochs: int = 50, eta: float = 0.05, momentum: float = 0.9, batch_size: int = 50,
-                 patience: int = 8, callbacks=(), optimizer: str = "momentum"):
+                 patience: int = 8, callbacks=(), optimizer: str = "momentum", plateau: int | None = None):
         """Backpropagation through the whole classifier, early stopping on the validation accuracy (the
-        best epoch's weights kept)."""
-        from nndl.callbacks import EarlyStopping
+        best epoch's weights kept); ``plateau`` = k halves η after k epochs without a better one (the book's
+        schedule)."""
+        from nndl.callbacks import EarlyStopping, LearningRateSchedule
         from nndl.models import Classifier
+        from nndl.optim.schedules import HalveOnPlateau
         from nndl.trainer import Trainer
 
         model = Classifier(self.classifier, _optimizer(optimizer, eta, momentum if optimizer != "sgd" else 0.0))
         stops = [EarlyStopping("validation_accuracy", patience=patience)] if splits.validation is not None else []
+        if plateau and splits.validation is not None:
+            stops.append(LearningRateSchedule(HalveOnPlateau(plateau, stop_factor=1024.0)))
         trainer = Trainer(batch_size=batch_size, callbacks=stops + list(callbacks), seed=self.seed, threads=None,
                           workers=1, verbose=False)
         val = None if splits.validation is None else (splits.validation.x, splits.validation.y)
