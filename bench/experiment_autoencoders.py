@@ -102,12 +102,19 @@ def stacked(args, splits, contractive=False):
                   "training_cost": record["training_cost"], "seconds": round(record["seconds"], 1)})
         return [LambdaCallback(on_epoch_end=log)]
 
-    model.pretrain(splits.train.x, callbacks_of=per_layer)
+    if args.resume:                       # more fine-tuning of a stack this experiment saved
+        from nndl.models import generative
+
+        model = generative.load(args.resume, kinds=("stacked_autoencoder",))
+        name += "_resumed"
+    else:
+        model.pretrain(splits.train.x, callbacks_of=per_layer)
     pretrain_seconds = time.perf_counter() - start
-    if args.save:
+    if args.save and not args.resume:
         model.save(Path(args.save).with_suffix(".pretrained.npz"))
-    save_png(tile(model.classifier.layers[0].W.value[:100], (28, 28), columns=10, scale="each"),
-             OUT / f"stacked_{name}_layer1_filters.png")
+    if not args.resume:
+        save_png(tile(model.classifier.layers[0].W.value[:100], (28, 28), columns=10, scale="each"),
+                 OUT / f"stacked_{name}_layer1_filters.png")
     from nndl.callbacks import LambdaCallback
 
     fine = []
@@ -130,10 +137,12 @@ def stacked(args, splits, contractive=False):
     seconds = time.perf_counter() - start
     curve_png({"validation error": [{"e": 1 - r["validation_accuracy"]} for r in fine]}, "e",
               OUT / f"stacked_{name}_finetune.png", "validation error")
-    curve_png(layer_curves, "training_cost", OUT / f"stacked_{name}_pretrain.png", "training cost (nats/example)")
+    if layer_curves:
+        curve_png(layer_curves, "training_cost", OUT / f"stacked_{name}_pretrain.png", "training cost (nats/example)")
     if args.save:
         model.save(args.save)
-    emit({"experiment": f"stacked_{name}", "final": True, "hidden": args.hidden, **options,
+    emit({"experiment": f"stacked_{name}", "final": True, "hidden": model.hidden, **options,
+          "resumed_from": args.resume,
           "pretrain_epochs": args.pretrain_epochs, "pretrain_eta": args.pretrain_eta,
           "pretrain_batch_size": args.pretrain_batch_size, "finetune_epochs": len(history),
           "stop_reason": history.final.get("stop_reason"), "eta": args.eta, "momentum": args.momentum,
@@ -183,6 +192,7 @@ def main(argv=None):
     p.add_argument("--lmbda", type=float, default=0.1)
     p.add_argument("--train-size", type=int, default=20000)
     p.add_argument("--iterations", type=int, default=100, help="FISTA iterations per batch (sparse coding)")
+    p.add_argument("--resume", metavar="PATH", help="fine-tune further a stack saved with --save (no pretraining)")
     p.add_argument("--save", metavar="PATH", help="the stack after pretraining (PATH.pretrained.npz) and after "
                    "fine-tuning (PATH); models are large, keep them out of the repository")
     p.add_argument("--seed", type=int, default=0)
