@@ -143,8 +143,8 @@ def stacked(args, splits, contractive=False):
         model.save(args.save)
     emit({"experiment": f"stacked_{name}", "final": True, "hidden": model.hidden, **options,
           "resumed_from": args.resume,
-          "pretrain_epochs": args.pretrain_epochs, "pretrain_eta": args.pretrain_eta,
-          "pretrain_batch_size": args.pretrain_batch_size, "finetune_epochs": len(history),
+          "pretrain_epochs": model.pretrain_epochs, "pretrain_eta": model.pretrain_eta,
+          "pretrain_batch_size": model.pretrain_batch_size, "finetune_epochs": len(history),
           "stop_reason": history.final.get("stop_reason"), "eta": args.eta, "momentum": args.momentum,
           "batch_size": args.batch_size, "plateau": args.plateau, "validation_error": model.test_error(splits.validation.x, splits.validation.y),
           "test_error": model.test_error(splits.test.x, splits.test.y),
