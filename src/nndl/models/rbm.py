@@ -226,17 +226,20 @@ class RBM(GenerativeModel):
                     h = h_next
         if self.persistent:
             self.chains = h_next
+            # the chains' states say nothing about how well the data are reconstructed: do that from h₀
+            first = self.visible_mean((uniform(ph0.shape) < ph0).astype(self.dtype))
         return {"W": (v0.T @ ph0 - v.T @ ph) / m, "b": (v0 - v).mean(axis=0), "c": (ph0 - ph).mean(axis=0),
                 "reconstruction": first, "error": float(((v0 - first) ** 2).sum()) / m}
 
     def init_from_data(self, x) -> None:
         """The guide's start: visible biases log(p/(1 − p)) of the pixel means p (clipped to [1e-3, 1 − 1e-3]);
-        Gaussian units: the data's mean and standard deviation become the standardization, b = 0."""
+        Gaussian units: the data's mean and standard deviation (at least 0.1) become the standardization, b = 0."""
         x = numpy.asarray(x, dtype=numpy.float64)
         if self.visible == "gaussian":
             std = x.std(axis=0)
             self.shift = x.mean(axis=0).astype(numpy.float32)
-            self.scale = numpy.where(std > 1e-3, std, 1.0).astype(numpy.float32)
+            # a pixel that hardly varies (MNIST's border) is not blown up: its scale is at least 0.1
+            self.scale = numpy.maximum(std, 0.1).astype(numpy.float32)
             return
         p = numpy.clip(x.mean(axis=0), 1e-3, 1 - 1e-3)
         b = numpy.log(p / (1 - p))
@@ -453,7 +456,7 @@ class RBM(GenerativeModel):
             self.seed = validation.seed("--seed", options["seed"])
             self.rng = numpy.random.default_rng(self.seed)
             self.W = to_device(self.rng.normal(0.0, 0.01, self.W.shape).astype(self.dtype))
-        eta = options.get("eta", 0.1 if self.visible == "bernoulli" else 0.005)
+        eta = options.get("eta", 0.1 if self.visible == "bernoulli" else 0.01)
 
         def report(record):
             if options.get("json"):
