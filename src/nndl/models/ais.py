@@ -24,11 +24,17 @@ up to 0.5, 10⁻⁴ up to 0.9, 10⁻⁵ up to 1.  The test log-likelihood is mea
 from __future__ import annotations
 
 import numpy
-from scipy.special import logsumexp
 
 from nndl.errors import NndlError
 
 MAX_ENUMERATED = 20
+
+
+def logsumexp(a) -> float:
+    """log Σ e^{a_i}, shifted by the largest term (SciPy's function, without making SciPy a dependency)."""
+    a = numpy.asarray(a, dtype=numpy.float64)
+    top = a.max()
+    return float(top + numpy.log(numpy.exp(a - top).sum()))
 
 
 def _softplus(z):
