@@ -4,7 +4,7 @@
     OMP_NUM_THREADS=1 python bench/experiment_gan.py --minutes 30 --conditional
 
 Trains :class:`nndl.models.gan.GAN` on the 50,000 training images of the book split (G: z(100) →
-1200 ReLU → 1200 ReLU → 784 sigmoid; D: 784 → 512 → 256 leaky ReLU with dropout 0.3 → 1; Adam
+512 → 512 (batch norm, leaky ReLU) → 784 sigmoid; D: 784 → 512 → 256 leaky ReLU with dropout 0.3 → 1; Adam
 2·10⁻⁴, β₁ = 0.5, mini-batches of 64, k = 1, the non-saturating loss), one JSON line per epoch
 with the costs and a quick inception score of 2,000 samples.  At the end, on 10,000 samples: the
 inception score by nndl's chapter-6 conv net (docs/results/ch6-relu.npz; the real test set's
@@ -67,7 +67,9 @@ def main(argv=None):
     parser.add_argument("--minutes", type=float, default=30)
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--conditional", action="store_true")
-    parser.add_argument("--hidden", type=int, default=1200)
+    parser.add_argument("--hidden", type=int, default=512)
+    parser.add_argument("--no-batchnorm", action="store_true")
+    parser.add_argument("--activation", default="leaky_relu")
     parser.add_argument("--d-hidden", type=int, default=512)
     parser.add_argument("--eta", type=float, default=2e-4)
     parser.add_argument("--batch", type=int, default=64)
@@ -86,9 +88,10 @@ def main(argv=None):
     validation, test = splits.validation.x[:args.eval], splits.test.x[:args.eval]
     classifier = gan_metrics.load_classifier()
     model = GAN(latent=100, k=args.k, loss=args.loss, conditional=args.conditional, hidden=args.hidden,
-                d_hidden=args.d_hidden, seed=args.seed)
+                d_hidden=args.d_hidden, batchnorm=not args.no_batchnorm, activation=args.activation, seed=args.seed)
     spec = f"gan(latent=100, k={args.k}, loss={args.loss}, conditional={str(args.conditional).lower()}, " \
-           f"hidden={args.hidden}, d_hidden={args.d_hidden})"
+           f"hidden={args.hidden}, d_hidden={args.d_hidden}, batchnorm={str(not args.no_batchnorm).lower()}, " \
+           f"activation={args.activation})"
     with open(out / f"{name}.jsonl", "w") as log:
         emit({"experiment": name, "model": spec, "train": len(x), "eta": args.eta, "batch": args.batch,
               "minutes": args.minutes, "load_average_start": os.getloadavg(),

@@ -61,16 +61,19 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--manifold-epochs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--init", default="lecun", help="the dense layers' initialization")
+    parser.add_argument("--log", default="vae.jsonl")
+    parser.add_argument("--no-manifold", action="store_true")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     splits = load_mnist(split="standard")
     x, test = splits.train.x, splits.test.x
     load = os.getloadavg()
-    with open(out / "vae.jsonl", "w") as log:
-        emit({"experiment": "vae", "hidden": [400], "latent": 20, "train": len(x), "eta": 1e-3, "batch": 128,
+    with open(out / args.log, "w") as log:
+        emit({"experiment": "vae", "hidden": [400], "latent": 20, "train": len(x), "eta": 1e-3, "batch": 128, "init": args.init,
               "load_average_start": load, "threads": os.environ.get("OMP_NUM_THREADS")}, log)
-        model = VAE((400,), 20, seed=args.seed)
+        model = VAE((400,), 20, seed=args.seed, init=args.init)
         model.fit(x, epochs=args.epochs, eta=1e-3, batch_size=128, seed=args.seed, test=test,
                   on_epoch=lambda r: emit(dict(r, model="vae(400, latent=20)"), log))
         start = time.perf_counter()
@@ -90,12 +93,14 @@ def main(argv=None):
                  out / "vae_reconstructions.png")
         curves(model.history, out / "vae_curves.png")
 
-        flat = VAE((400,), 2, seed=args.seed)
+        if args.no_manifold:
+            return
+        flat = VAE((400,), 2, seed=args.seed, init=args.init)
         flat.fit(x, epochs=args.manifold_epochs, eta=1e-3, batch_size=128, seed=args.seed, test=test,
                  on_epoch=lambda r: emit(dict(r, model="vae(400, latent=2)"), log))
-        from scipy.stats import norm
+        from statistics import NormalDist
 
-        q = norm.ppf(numpy.linspace(0.05, 0.95, 20))
+        q = numpy.array([NormalDist().inv_cdf(p) for p in numpy.linspace(0.05, 0.95, 20)])
         grid = numpy.array([[a, b] for b in q[::-1] for a in q])
         save_png(tile(flat.decode(grid), (28, 28), columns=20), out / "vae_manifold.png")
         emit({"model": "vae(400, latent=2)", "final_test_neg_elbo": flat.history[-1]["test_neg_elbo"],

@@ -37,10 +37,11 @@ def test_discriminator_gradient_matches_finite_differences(conditional):
            lambda: model.discriminator_step(x, z, y, y_fake))
 
 
-@pytest.mark.parametrize("loss, conditional", [("non_saturating", False), ("minimax", False),
-                                               ("non_saturating", True)])
-def test_generator_gradient_through_the_discriminator(loss, conditional):
-    model = small_gan(loss=loss, conditional=conditional, classes=3)
+@pytest.mark.parametrize("loss, conditional, batchnorm", [("non_saturating", False, False), ("minimax", False, False),
+                                                          ("non_saturating", True, False),
+                                                          ("non_saturating", False, True)])
+def test_generator_gradient_through_the_discriminator(loss, conditional, batchnorm):
+    model = small_gan(loss=loss, conditional=conditional, classes=3, batchnorm=batchnorm, activation="leaky_relu")
     rng = np.random.default_rng(1)
     z = rng.standard_normal((5, 3))
     y = rng.integers(0, 3, 5) if conditional else None
@@ -85,7 +86,7 @@ def test_gan_covers_the_modes_of_a_2d_mixture():
     rng = np.random.default_rng(0)
     centres = np.array([[2, 2], [2, -2], [-2, 2], [-2, -2]], float)
     x = (centres[rng.integers(0, 4, 4000)] + 0.1 * rng.standard_normal((4000, 2))).astype(np.float32)
-    model = GAN(latent=2, hidden=64, d_hidden=64, dropout=0.0, inputs=2, output="linear", seed=0)
+    model = GAN(latent=2, hidden=64, d_hidden=64, dropout=0.0, inputs=2, output="linear", activation="relu", seed=0)
     model.fit(x, epochs=15, eta=2e-3, batch_size=64, seed=0)
     s = model.sample(2000, np.random.default_rng(1))
     d = ((s[:, None, :] - centres[None]) ** 2).sum(2)
@@ -108,9 +109,11 @@ def test_sampling_is_reproducible_from_a_seed_and_labels_steer_a_conditional_gan
 
 
 def test_save_load_round_trip(tmp_path):
-    model = GAN(latent=4, hidden=8, d_hidden=8, conditional=True, k=2, loss="minimax", seed=1)
+    model = GAN(latent=4, hidden=8, d_hidden=8, conditional=True, k=2, loss="minimax", batchnorm=True, seed=1)
+    model.fit(np.random.default_rng(0).random((64, 784)), np.arange(64) % 10, epochs=1, batch_size=16)
     back = generative.load(model.save(tmp_path / "g.npz"))
     assert isinstance(back, GAN) and back.conditional and back.k == 2 and back.loss == "minimax"
+    assert back.batchnorm and back.generator.buffers                # batch norm's running averages kept
     np.testing.assert_array_equal(back.sample(3, np.random.default_rng(0), label=2),
                                   model.sample(3, np.random.default_rng(0), label=2))
 

@@ -77,8 +77,9 @@ class GAN(GenerativeModel):
     kind = "gan"
 
     def __init__(self, latent: int = 100, k: int = 1, loss: str = "non_saturating", conditional: bool = False,
-                 hidden: int = 1200, d_hidden: int = 512, dropout: float = 0.3, inputs: int = 784,
-                 output: str = "sigmoid", classes: int = 10, seed: int = 0, dtype=numpy.float32):
+                 hidden: int = 512, d_hidden: int = 512, dropout: float = 0.3, inputs: int = 784,
+                 output: str = "sigmoid", classes: int = 10, init: str = "lecun", batchnorm: bool = False,
+                 activation: str = "relu", seed: int = 0, dtype=numpy.float32):
         self.latent = validation.whole("gan latent", latent, low=1, high=100_000)
         self.k = validation.whole("gan k (discriminator steps per generator step)", k, low=1, high=1000)
         self.loss = validation.choice("gan loss", loss, LOSSES)
@@ -91,26 +92,36 @@ class GAN(GenerativeModel):
         self.n_classes = validation.whole("gan classes", classes, low=2, high=10_000)
         self.classes = self.n_classes if self.conditional else None
         self.seed = validation.seed("gan seed", seed)
+        self.init = validation.choice("gan init", init, ("lecun", "default", "he", "glorot_uniform", "glorot_normal"))
+        self.batchnorm = validation.boolean("gan batchnorm", batchnorm)
+        self.activation = validation.choice("gan activation", activation, ("relu", "leaky_relu"))
         self.example_shape = (self.inputs,)
         side = math.isqrt(self.inputs)
         self.image_shape = (side, side) if side * side == self.inputs else None
         self.history: list[dict] = []
         extra = self.n_classes if self.conditional else 0
         g_in, d_in = self.latent + extra, self.inputs + extra
-        self.generator = Network(parse_spec(f"dense({self.hidden}) relu dense({self.hidden}) relu "
-                                            f"dense({self.inputs}) {self.output}", (g_in,)),
+        dense = f"dense({{}}, init={self.init})"
+        act = "relu" if self.activation == "relu" else "leaky_relu(alpha=0.2)"
+        h = f"dense({self.hidden}, init={self.init}, bias=false) bn {act}" if self.batchnorm else \
+            f"{dense.format(self.hidden)} {act}"
+        self.generator = Network(parse_spec(f"{h} {h} {dense.format(self.inputs)} {self.output}", (g_in,)),
                                  (g_in,), seed=self.seed, dtype=dtype)
         drop = f"dropout({self.dropout}) " if self.dropout > 0 else ""
-        self.discriminator = Network(parse_spec(f"dense({self.d_hidden}) leaky_relu(alpha=0.2) {drop}"
-                                                f"dense({self.d_hidden // 2}) leaky_relu(alpha=0.2) {drop}dense(1)",
+        self.discriminator = Network(parse_spec(f"{dense.format(self.d_hidden)} leaky_relu(alpha=0.2) {drop}"
+                                                f"{dense.format(self.d_hidden // 2)} leaky_relu(alpha=0.2) {drop}"
+                                                f"{dense.format(1)}",
                                                 (d_in,)), (d_in,), seed=self.seed + 1, dtype=dtype)
 
     @classmethod
     def from_command(cls, latent: int = 100, k: int = 1, loss: str = "non_saturating", conditional: bool = False,
-                     hidden: int = 1200, d_hidden: int = 512, dropout: float = 0.3, seed: int = 0):
+                     hidden: int = 512, d_hidden: int = 512, dropout: float = 0.3, batchnorm: bool = True,
+                     activation: str = "leaky_relu", seed: int = 0):
         """``gan(latent=100, k=1, loss=non_saturating, conditional=false)``; G's and D's widths
-        ``hidden=1200, d_hidden=512``, D's ``dropout=0.3``."""
-        return cls(latent, k, loss, conditional, hidden, d_hidden, dropout, seed=seed)
+        ``hidden=512, d_hidden=512``, D's ``dropout=0.3``, G's ``batchnorm=true`` and
+        ``activation=leaky_relu`` (or ``relu``, the paper's)."""
+        return cls(latent, k, loss, conditional, hidden, d_hidden, dropout, batchnorm=batchnorm,
+                   activation=activation, seed=seed)
 
     # -- the pieces of a step -------------------------------------------------------------------
     @property
@@ -132,18 +143,19 @@ class GAN(GenerativeModel):
             raise NndlError("a conditional gan needs the labels of its examples")
         return xp.concatenate([v, self._one_hot(labels)], axis=1)
 
-    def generate(self, z, labels=None, training: bool = False):
-        """x̃ = G(z) (or G([z, y])), kept for G's backward when ``training`` (no_grad otherwise)."""
+    def generate(self, z, labels=None, training: bool = False, record: bool = False):
+        """x̃ = G(z) (or G([z, y])); ``training``: as in training (batch statistics of a batch-norm
+        generator); ``record``: kept for G's backward."""
         z = to_device(z, self.dtype)
-        if training:
-            return self.generator.forward(self._with_labels(z, labels), training=True)
+        if record:
+            return self.generator.forward(self._with_labels(z, labels), training=training)
         with no_grad():
-            return self.generator.forward(self._with_labels(z, labels))
+            return self.generator.forward(self._with_labels(z, labels), training=training)
 
     def discriminator_step(self, x_real, z, labels=None, fake_labels=None, training: bool = True) -> float:
         """C_D of real ``x_real`` and G(``z``); ∂C_D/∂θ_D fresh in D's gradients. Returns C_D."""
         x_real = to_device(x_real, self.dtype)
-        x_fake = self.generate(z, fake_labels)
+        x_fake = self.generate(z, fake_labels, training=training)
         m_real, m_fake = len(x_real), len(x_fake)
         inputs = xp.concatenate([self._with_labels(x_real, labels), self._with_labels(x_fake, fake_labels)])
         self.discriminator.zero_grad()
@@ -159,7 +171,7 @@ class GAN(GenerativeModel):
         """C_G of G(``z``) (the chosen loss); ∂C_G/∂θ_G through D fresh in G's gradients. Returns C_G."""
         m = len(z)
         self.generator.zero_grad()
-        x_fake = self.generate(z, labels, training=training)
+        x_fake = self.generate(z, labels, training=training, record=True)
         self.discriminator.zero_grad()
         logit = self.discriminator.forward(self._with_labels(x_fake, labels), training=training)[:, 0]
         if self.loss == "non_saturating":
@@ -275,14 +287,15 @@ class GAN(GenerativeModel):
     def parts(self):
         config = {"latent": self.latent, "k": self.k, "loss": self.loss, "conditional": self.conditional,
                   "hidden": self.hidden, "d_hidden": self.d_hidden, "dropout": self.dropout, "inputs": self.inputs,
-                  "output": self.output, "classes": self.n_classes, "seed": self.seed}
+                  "output": self.output, "classes": self.n_classes, "init": self.init, "batchnorm": self.batchnorm, "activation": self.activation,
+                  "seed": self.seed}
         return config, {"generator": self.generator, "discriminator": self.discriminator}, {}
 
     @classmethod
     def from_parts(cls, stored):
         c = stored.config
         names = ("latent", "k", "loss", "conditional", "hidden", "d_hidden", "dropout", "inputs", "output",
-                 "classes", "seed")
+                 "classes", "init", "batchnorm", "activation", "seed")
         missing = [n for n in names if n not in c]
         if missing:
             raise NndlError(f"{stored.path}: the gan's config lacks {', '.join(missing)}")

@@ -26,12 +26,16 @@ from __future__ import annotations
 import math
 
 import numpy
-from scipy.special import logsumexp
-
 from nndl.errors import NndlError
 
 #: The σ grid searched on the validation set (Goodfellow et al.'s MNIST σ was about 0.2).
 SIGMAS = tuple(float(s) for s in numpy.round(numpy.logspace(math.log10(0.08), math.log10(0.4), 15), 4))
+
+
+def logsumexp(a, axis: int = 1) -> numpy.ndarray:
+    """log Σ exp(a) along ``axis``, without overflow: m + log Σ exp(a − m), m the largest."""
+    top = a.max(axis=axis, keepdims=True)
+    return (top + numpy.log(numpy.exp(a - top).sum(axis=axis, keepdims=True))).squeeze(axis)
 
 
 def squared_distances(x, samples, sample_norms=None) -> numpy.ndarray:

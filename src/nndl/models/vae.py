@@ -86,35 +86,41 @@ class VAE(GenerativeModel):
         Pixels per example (784 for MNIST).
     seed : int
         Seeds the initial weights.
+    init : str
+        The dense layers' initialization: ``"lecun"`` (N(0, 1/n_in), biases 0) by default.
     dtype : numpy dtype
         float32, or float64 for gradient checks.
     """
 
     kind = "vae"
 
-    def __init__(self, hidden=(400,), latent: int = 20, inputs: int = 784, seed: int = 0, dtype=numpy.float32):
+    def __init__(self, hidden=(400,), latent: int = 20, inputs: int = 784, seed: int = 0, dtype=numpy.float32,
+                 init: str = "lecun"):
         self.hidden = tuple(validation.whole("vae hidden size", h, low=1, high=100_000) for h in hidden)
         self.latent = validation.whole("vae latent", latent, low=1, high=10_000)
         self.inputs = validation.whole("vae inputs", inputs, low=1, high=10_000_000)
         self.seed = validation.seed("vae seed", seed)
+        self.init = validation.choice("vae init", init, ("lecun", "default", "he", "glorot_uniform", "glorot_normal"))
         self.example_shape = (self.inputs,)
         side = math.isqrt(self.inputs)
         self.image_shape = (side, side) if side * side == self.inputs else None
         self.history: list[dict] = []
-        words = "".join(f"dense({h}) relu " for h in self.hidden)
-        self.encoder = Network(parse_spec(words + f"dense({2 * self.latent})", (self.inputs,)), (self.inputs,),
+        words = "".join(f"dense({h}, init={self.init}) relu " for h in self.hidden)
+        self.encoder = Network(parse_spec(words + f"dense({2 * self.latent}, init={self.init})", (self.inputs,)),
+                               (self.inputs,),
                                seed=self.seed, dtype=dtype)
-        words = "".join(f"dense({h}) relu " for h in reversed(self.hidden))
-        self.decoder = Network(parse_spec(words + f"dense({self.inputs})", (self.latent,)), (self.latent,),
+        words = "".join(f"dense({h}, init={self.init}) relu " for h in reversed(self.hidden))
+        self.decoder = Network(parse_spec(words + f"dense({self.inputs}, init={self.init})", (self.latent,)),
+                               (self.latent,),
                                seed=self.seed + 1, dtype=dtype)
 
     # -- the command line -----------------------------------------------------------------------
     @classmethod
-    def from_command(cls, *hidden: int, latent: int = 20, seed: int = 0):
+    def from_command(cls, *hidden: int, latent: int = 20, init: str = "lecun", seed: int = 0):
         """``vae(400, latent=20)``: hidden layer sizes (the decoder mirrors them), the code's size."""
         if not hidden:
             hidden = (400,)
-        return cls(hidden, latent, seed=seed)
+        return cls(hidden, latent, seed=seed, init=init)
 
     # -- the passes ----------------------------------------------------------------------------
     def encode(self, x):
@@ -269,14 +275,15 @@ class VAE(GenerativeModel):
 
     # -- the file -------------------------------------------------------------------------------
     def parts(self):
-        config = {"hidden": list(self.hidden), "latent": self.latent, "inputs": self.inputs, "seed": self.seed}
+        config = {"hidden": list(self.hidden), "latent": self.latent, "inputs": self.inputs, "seed": self.seed,
+                  "init": self.init}
         return config, {"encoder": self.encoder, "decoder": self.decoder}, {}
 
     @classmethod
     def from_parts(cls, stored):
         c = stored.config
         try:
-            model = cls(tuple(c["hidden"]), c["latent"], c["inputs"], c.get("seed", 0))
+            model = cls(tuple(c["hidden"]), c["latent"], c["inputs"], c.get("seed", 0), init=c.get("init", "lecun"))
         except (KeyError, TypeError) as exc:
             raise NndlError(f"{stored.path}: the vae's config is incomplete ({exc})") from None
         for name in ("encoder", "decoder"):
