@@ -14,7 +14,7 @@ from nndl.models.gan import GAN
 
 
 def small_gan(**kw):
-    options = dict(latent=3, hidden=6, d_hidden=6, dropout=0.0, inputs=5, seed=2, dtype=np.float64)
+    options = dict(latent=3, hidden=6, d_hidden=6, dropout=0.0, inputs=5, batchnorm=False, seed=2, dtype=np.float64)
     options.update(kw)
     return GAN(**options)
 
@@ -86,7 +86,8 @@ def test_gan_covers_the_modes_of_a_2d_mixture():
     rng = np.random.default_rng(0)
     centres = np.array([[2, 2], [2, -2], [-2, 2], [-2, -2]], float)
     x = (centres[rng.integers(0, 4, 4000)] + 0.1 * rng.standard_normal((4000, 2))).astype(np.float32)
-    model = GAN(latent=2, hidden=64, d_hidden=64, dropout=0.0, inputs=2, output="linear", activation="relu", seed=0)
+    model = GAN(latent=2, hidden=64, d_hidden=64, dropout=0.0, inputs=2, output="linear", activation="relu",
+                batchnorm=False, seed=0)
     model.fit(x, epochs=15, eta=2e-3, batch_size=64, seed=0)
     s = model.sample(2000, np.random.default_rng(1))
     d = ((s[:, None, :] - centres[None]) ** 2).sum(2)

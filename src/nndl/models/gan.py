@@ -78,8 +78,8 @@ class GAN(GenerativeModel):
 
     def __init__(self, latent: int = 100, k: int = 1, loss: str = "non_saturating", conditional: bool = False,
                  hidden: int = 512, d_hidden: int = 512, dropout: float = 0.3, inputs: int = 784,
-                 output: str = "sigmoid", classes: int = 10, init: str = "lecun", batchnorm: bool = False,
-                 activation: str = "relu", seed: int = 0, dtype=numpy.float32):
+                 output: str = "sigmoid", classes: int = 10, init: str = "lecun", batchnorm: bool = True,
+                 activation: str = "leaky_relu", seed: int = 0, dtype=numpy.float32):
         self.latent = validation.whole("gan latent", latent, low=1, high=100_000)
         self.k = validation.whole("gan k (discriminator steps per generator step)", k, low=1, high=1000)
         self.loss = validation.choice("gan loss", loss, LOSSES)
