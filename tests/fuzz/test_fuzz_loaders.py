@@ -152,6 +152,41 @@ def run_log_seeds() -> list[bytes]:
     return [(Path(__file__).resolve().parents[2] / "docs" / "results" / "onnx" / "live-conv.jsonl").read_bytes()]
 
 
+def sample_generative(path):
+    """A generative model as ``nndl sample MODEL`` loads it, then two examples drawn from it."""
+    from nndl.models import generative
+    return generative.load(path).sample(2, np.random.default_rng(0))
+
+
+def generative_seeds() -> list[bytes]:
+    """Small models of three kinds: an RBM (arrays only), a VAE and a conditional GAN (networks)."""
+    import tempfile
+
+    from nndl.models.gan import GAN
+    from nndl.models.rbm import RBM
+    from nndl.models.vae import VAE
+    with tempfile.TemporaryDirectory() as folder:
+        models = (RBM(784, 6), VAE(hidden=(6,), latent=2), GAN(latent=3, hidden=6, d_hidden=6, conditional=True))
+        return [m.save(Path(folder) / f"{m.kind}.npz").read_bytes() for m in models]
+
+
+def load_ntm(path):
+    """A Neural Turing Machine file, loaded and run on one short copy sequence."""
+    from nndl.models.ntm import model as ntm
+    machine = ntm.load(path)
+    return machine
+
+
+def ntm_seeds() -> list[bytes]:
+    import tempfile
+
+    from nndl.models.ntm import model as ntm
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "ntm.npz"
+        ntm.save(ntm.TuringMachine(4, 3, locations=8, width=4, units=6), path)
+        return [path.read_bytes()]
+
+
 def load_idx_folder(path):
     """Load the folder the mutated file sits in (decoding afresh: the cache is cleared)."""
     from nndl.data import clear_cache, load_idx_folder
@@ -208,6 +243,10 @@ TARGETS = [
            slow_cases=3000),
     Target("run log (live view)", "run.jsonl", follow_run_log, run_log_seeds, generic_mutators, fast_cases=300,
            slow_cases=3000),
+    Target("generative model (nndl sample)", "model.npz", sample_generative, generative_seeds,
+           lambda seeds: generic_mutators(seeds) + formats.model_mutators() * 3, fast_cases=300, slow_cases=3000),
+    Target("neural turing machine", "ntm.npz", load_ntm, ntm_seeds,
+           lambda seeds: generic_mutators(seeds) + formats.model_mutators() * 2, fast_cases=200, slow_cases=2000),
     Target("nndl evaluate", "model.npz", evaluate_command, lambda: formats.command_model_seeds(DATA_ROOT),
            lambda seeds: generic_mutators(seeds) + formats.model_mutators() * 3, fast_cases=200, slow_cases=2000,
            names_file=False),

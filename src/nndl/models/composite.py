@@ -61,6 +61,16 @@ class Composite:
                             f"its config says {tuple(shape)}")
         return value
 
+    @property
+    def held(self) -> int:
+        """The number of values the file holds (its arrays and its networks' weights and buffers): a
+        config that asks for more is refused before it allocates (:class:`nndl.layers.base.allocation_budget`)."""
+        values = sum(int(a.size) for a in self.arrays.values())
+        for net in self.networks.values():
+            values += sum(int(p.value.size) for _, layer in net.leaves() for p in layer.params)
+            values += sum(int(b.size) for _, layer in net.leaves() for b in layer.buffers.values())
+        return values
+
     def network(self, name: str):
         if name not in self.networks:
             raise NndlError(f"{self.path}: the {self.kind} has no network {name!r}")

@@ -120,11 +120,14 @@ def load(path, kinds: tuple | None = None, dtype=None):
     """The generative model stored at ``path`` (any kind of :data:`KINDS`, or one of ``kinds``)."""
     from nndl.models import composite
 
+    from nndl.layers.base import allocation_budget
+
     stored = composite.load(path, kinds, dtype)
     if stored.kind not in KINDS:
         raise NndlError(f"{path} holds a model of kind {stored.kind!r}, which this nndl does not know")
     try:
-        model = kind_class(stored.kind).from_parts(stored)
+        with allocation_budget(2 * stored.held + 1024):      # the fresh model, before the stored parts replace it
+            model = kind_class(stored.kind).from_parts(stored)
     except NndlError as exc:
         text = str(exc)
         raise NndlError(text if text.startswith(str(path)) else f"{path}: {text}") from None

@@ -49,6 +49,7 @@ import numpy
 from nndl import validation
 from nndl.backend import FLOAT, to_device, to_numpy, xp
 from nndl.errors import NndlError
+from nndl.layers.base import spend
 from nndl.models.generative import GenerativeModel
 
 VISIBLE = ("bernoulli", "gaussian")
@@ -123,6 +124,7 @@ class RBM(GenerativeModel):
         self.seed = validation.seed("rbm seed", seed)
         self.dtype = numpy.dtype(dtype)
         self.rng = numpy.random.default_rng(self.seed)
+        spend((self.n_visible + 1, self.n_hidden + 1), "rbm weights and biases")  # a file's config within its values
         self.W = to_device(self.rng.normal(0.0, 0.01, (self.n_visible, self.n_hidden)).astype(self.dtype))
         self.b = xp.zeros(self.n_visible, dtype=self.dtype)
         self.c = xp.zeros(self.n_hidden, dtype=self.dtype)

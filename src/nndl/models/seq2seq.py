@@ -325,7 +325,7 @@ def load(path, dtype=FLOAT) -> EncoderDecoder:
         config = read_json_config(archive, path)
         if config.get("format") != FORMAT:
             raise NndlError(f"{path} is not an nndl encoder-decoder (format {str(config.get('format'))[:40]!r})")
-        check_schema(config, _schema(), f"{path}: nndl.json")
+        check_schema(config, _schema(), f"{path}: nndl.json", extra_keys=False)
         if config["version"] > VERSION:
             raise NndlError(f"{path} was written by a newer nndl (encoder-decoder format version "
                             f"{config['version']}); upgrade nndl")

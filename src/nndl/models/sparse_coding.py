@@ -33,6 +33,7 @@ import numpy
 
 from nndl import validation
 from nndl.errors import NndlError
+from nndl.layers.base import spend
 from nndl.models.generative import GenerativeModel
 
 
@@ -107,6 +108,7 @@ class SparseCoding(GenerativeModel):
         self.n_in = validation.whole("inputs", n_in, low=1)
         self.seed = int(seed)
         rng = numpy.random.default_rng(self.seed)
+        spend((self.n_in, self.atoms), "sparse coding dictionary")      # a file's config within its values
         self.D = unit_atoms(rng.standard_normal((self.n_in, self.atoms)).astype(numpy.float32))
         self.records: list[dict] = []
         self.started = False                  # the atoms are still the random ones (fit starts them from data)

@@ -153,7 +153,7 @@ def load(path, dtype=FLOAT) -> TuringMachine:
         if not isinstance(config, dict) or config.get("format") != FORMAT:
             raise NndlError(f"{path} is not an nndl NTM (format "
                             f"{str(config.get('format') if isinstance(config, dict) else None)[:40]!r})")
-        check_schema(config, _schema(), f"{path}: nndl.json")
+        check_schema(config, _schema(), f"{path}: nndl.json", extra_keys=False)
         if config["version"] > VERSION:
             raise NndlError(f"{path} was written by a newer nndl (NTM format version {config['version']}); "
                             f"upgrade nndl")
