@@ -32,6 +32,7 @@ from nndl.backend import FLOAT, to_device, xp
 from nndl.costs import TokenCrossEntropy
 from nndl.data.toy_sequences import BOS, EOS, decoder_inputs
 from nndl.errors import NndlError
+from nndl.models.parameter_set import ParameterSet
 from nndl.layers import GRU, LSTM, Dense, Embedding, no_grad
 from nndl.layers.attention import Attention
 from nndl.models.base import Model
@@ -39,7 +40,7 @@ from nndl.models.base import Model
 CELLS = {"lstm": LSTM, "gru": GRU}
 
 
-class EncoderDecoder:
+class EncoderDecoder(ParameterSet):
     """The layers of an encoder–decoder with attention, and its forward and backward passes.
 
     Parameters
@@ -55,6 +56,8 @@ class EncoderDecoder:
     bos, eos : int
         The start and end tokens.
     """
+
+    what = "encoder-decoder"
 
     parallel_gain = False
     #: Mini-batches are not cut into parts (:mod:`nndl.parallel` replicates a Network, which this is not).
@@ -91,34 +94,7 @@ class EncoderDecoder:
         self._params = [p for layer in self.layers for p in layer.params]
         self.units = h
 
-    # -- what the model and the trainer ask of a network --------------------------------------
-    @property
-    def params(self):
-        return self._params
-
-    @property
-    def trainable_params(self):
-        return [p for p in self._params if p.trainable]
-
-    @property
-    def buffers(self) -> dict:
-        return {}
-
-    def zero_grad(self) -> None:
-        for p in self._params:
-            p.zero_grad()
-
-    def get_state(self) -> list:
-        return [p.value.copy() for p in self._params]
-
-    def set_state(self, values) -> None:
-        if len(values) != len(self._params):
-            raise NndlError(f"expected {len(self._params)} arrays for the encoder-decoder, got {len(values)}")
-        for p, v in zip(self._params, values):
-            if tuple(v.shape) != tuple(p.value.shape):
-                raise NndlError(f"parameter {p.name}: shape {tuple(v.shape)}, expected {tuple(p.value.shape)}")
-            p.value[...] = v
-
+    # params, trainable_params, zero_grad, get_state, set_state: from ParameterSet
     def forward_flops(self, batch_size: int) -> float:
         h = self.units
         return 2.0 * batch_size * h * 4 * h

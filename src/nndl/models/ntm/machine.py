@@ -39,6 +39,7 @@ import numpy
 from nndl import validation
 from nndl.backend import FLOAT, xp
 from nndl.errors import NndlError
+from nndl.models.parameter_set import ParameterSet
 from nndl.layers.base import Parameter, spend
 from nndl.layers.recurrent.base import sigmoid_
 from nndl.models.ntm import addressing as A
@@ -60,7 +61,7 @@ def _sigmoid(x):
     return sigmoid_(x.copy())
 
 
-class TuringMachine:
+class TuringMachine(ParameterSet):
     """The network of a Neural Turing Machine (see the module docstring).
 
     Parameters
@@ -81,6 +82,8 @@ class TuringMachine:
     seed : int
         Seeds the initial weights.
     """
+
+    what = "NTM"
 
     parallel_gain = False
     splits_over_batch = False
@@ -148,34 +151,7 @@ class TuringMachine:
         #: After every forward pass: the weightings of the read and write heads, (B, T, heads, N).
         self.read_weights = self.write_weights = None
 
-    # -- what the model and the trainer ask of a network --------------------------------------
-    @property
-    def params(self):
-        return self._params
-
-    @property
-    def trainable_params(self):
-        return [p for p in self._params if p.trainable]
-
-    @property
-    def buffers(self) -> dict:
-        return {}
-
-    def zero_grad(self) -> None:
-        for p in self._params:
-            p.zero_grad()
-
-    def get_state(self) -> list:
-        return [p.value.copy() for p in self._params]
-
-    def set_state(self, values) -> None:
-        if len(values) != len(self._params):
-            raise NndlError(f"expected {len(self._params)} arrays for the NTM, got {len(values)}")
-        for p, v in zip(self._params, values):
-            if tuple(v.shape) != tuple(p.value.shape):
-                raise NndlError(f"NTM parameter {p.name}: shape {tuple(v.shape)}, expected {tuple(p.value.shape)}")
-            p.value[...] = v
-
+    # params, trainable_params, zero_grad, get_state, set_state: from ParameterSet
     def config(self) -> dict:
         return {"inputs": self.inputs, "outputs": self.outputs, "locations": self.locations, "width": self.width,
                 "units": self.units, "read_heads": self.read_heads, "write_heads": self.write_heads,
