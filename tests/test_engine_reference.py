@@ -59,4 +59,5 @@ def test_classifier_step_gives_the_old_engines_weights(name):
         else:
             np.testing.assert_allclose(value, want, rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(history["validation_accuracy"], REFERENCE[f"{name}/validation_accuracy"])
-    np.testing.assert_allclose(history["training_cost"], REFERENCE[f"{name}/training_cost"], rtol=1e-12)
+    np.testing.assert_allclose(history["training_cost"], REFERENCE[f"{name}/training_cost"],
+                               rtol=1e-12 if exact else 1e-6)

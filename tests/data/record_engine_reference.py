@@ -88,10 +88,11 @@ def main(out):
 
 
 def blas_fingerprint() -> str:
-    """numpy's version and BLAS library: the reference is exact only for the same pair."""
+    """numpy's version, the BLAS library and the kernels it chose for this CPU (OpenBLAS's Haswell
+    and SkylakeX kernels round float32 sums differently): the reference is exact only for the same three."""
     from threadpoolctl import threadpool_info
 
-    libs = sorted(f"{i.get('internal_api')}-{i.get('version')}" for i in threadpool_info()
+    libs = sorted(f"{i.get('internal_api')}-{i.get('version')}-{i.get('architecture')}" for i in threadpool_info()
                   if i.get("user_api") == "blas")
     return f"numpy-{np.__version__} " + " ".join(libs)
 

@@ -32,7 +32,7 @@ from nndl.backend import FLOAT, to_device, xp
 from nndl.costs import TokenCrossEntropy
 from nndl.data.toy_sequences import BOS, EOS, decoder_inputs
 from nndl.errors import NndlError
-from nndl.models.parameter_set import ParameterSet
+from nndl.models.parameter_set import ParameterSet, load_parameters, save_parameters
 from nndl.layers import GRU, LSTM, Dense, Embedding, no_grad
 from nndl.layers.attention import Attention
 from nndl.models.base import Model
@@ -95,6 +95,10 @@ class EncoderDecoder(ParameterSet):
         self.units = h
 
     # params, trainable_params, zero_grad, get_state, set_state: from ParameterSet
+    def members(self) -> list:
+        """``param/<layer number>/<name>``: each part's parameters under its place in :attr:`layers`."""
+        return [(f"param/{i + 1}/{p.name}", p) for i, layer in enumerate(self.layers) for p in layer.params]
+
     def forward_flops(self, batch_size: int) -> float:
         h = self.units
         return 2.0 * batch_size * h * 4 * h
@@ -264,63 +268,10 @@ def _schema():
 def save(model_or_network, path, metadata: dict | None = None):
     """Save an encoder–decoder (weights and architecture) to ``path`` (.npz), atomically; weights that are
     not finite are refused, so a diverged run never replaces a good file."""
-    from pathlib import Path
-
-    from nndl.backend import to_numpy
-    from nndl.io import _json_array, _write_npz
-
-    net = getattr(model_or_network, "network", model_or_network)
-    path = Path(path)
-    arrays = {}
-    for i, layer in enumerate(net.layers):
-        for p in layer.params:
-            value = to_numpy(p.value)
-            if not numpy.isfinite(value).all():
-                raise NndlError(f"not saving {path}: the weights {layer.name}/{p.name} hold NaN or infinity")
-            arrays[f"param/{i + 1}/{p.name}"] = value
-    arrays["nndl.json"] = _json_array({"format": FORMAT, "version": VERSION, "network": net.config(),
-                                       "metadata": metadata or {}})
-    _write_npz(path, arrays)
-    return path
+    return save_parameters(getattr(model_or_network, "network", model_or_network), path, FORMAT, VERSION, metadata)
 
 
 def load(path, dtype=FLOAT) -> EncoderDecoder:
     """The encoder–decoder saved by :func:`save`; everything in the file is checked before it is used
     (one NndlError line naming the file otherwise).  Its ``metadata`` is attached."""
-    import math
-    from pathlib import Path
-
-    from nndl.io import _open_archive, read_json_config
-    from nndl.layers.base import allocation_budget
-    from nndl.schema import check_schema
-
-    path = Path(path)
-    if not path.is_file():
-        raise NndlError(f"model file {path} does not exist or is not a file")
-    with _open_archive(path) as archive:
-        config = read_json_config(archive, path)
-        if config.get("format") != FORMAT:
-            raise NndlError(f"{path} is not an nndl encoder-decoder (format {str(config.get('format'))[:40]!r})")
-        check_schema(config, _schema(), f"{path}: nndl.json", extra_keys=False)
-        if config["version"] > VERSION:
-            raise NndlError(f"{path} was written by a newer nndl (encoder-decoder format version "
-                            f"{config['version']}); upgrade nndl")
-        held = sum(math.prod(archive.header(name).shape) for name in archive.names() if name.startswith("param/"))
-        try:
-            with allocation_budget(held):
-                net = EncoderDecoder(**config["network"], dtype=dtype)
-        except NndlError as exc:
-            raise NndlError(f"{path}: {exc}") from None
-        for i, layer in enumerate(net.layers):
-            for p in layer.params:
-                key = f"param/{i + 1}/{p.name}"
-                if key not in archive:
-                    raise NndlError(f"{path}: missing weights {key} ({layer.type})")
-                value = archive.read_array(key, shape=tuple(p.value.shape), kinds="f")
-                with numpy.errstate(over="ignore", invalid="ignore"):
-                    value = value.astype(p.value.dtype, copy=False)
-                if not numpy.isfinite(value).all():
-                    raise NndlError(f"{path}: weights {key} ({layer.type}) hold NaN or infinity")
-                p.value[...] = to_device(value)
-    net.metadata = config.get("metadata", {})
-    return net
+    return load_parameters(path, EncoderDecoder, FORMAT, VERSION, _schema(), dtype)

@@ -17,6 +17,7 @@ from nndl.data.copy_task import bits_wrong
 from nndl.errors import NndlError
 from nndl.models.base import Model
 from nndl.models.ntm.machine import CONTROLLERS, WEIGHTINGS, TuringMachine
+from nndl.models.parameter_set import load_parameters, save_parameters
 
 #: ŷ is kept in [ε, 1 − ε] inside the logarithms of the cost.
 _CLIP = 1e-7
@@ -115,66 +116,13 @@ def _schema():
 def save(model_or_network, path, metadata: dict | None = None):
     """Save an NTM (weights and architecture) to ``path`` (.npz), atomically; weights that are not finite
     are refused, so a diverged run never replaces a good file."""
-    from pathlib import Path
-
-    from nndl.io import _json_array, _write_npz
-
-    net = getattr(model_or_network, "network", model_or_network)
-    path = Path(path)
-    arrays = {}
-    for p in net.params:
-        value = to_numpy(p.value)
-        if not numpy.isfinite(value).all():
-            raise NndlError(f"not saving {path}: the NTM weights {p.name} hold NaN or infinity")
-        arrays[f"param/{p.name}"] = value
-    arrays["nndl.json"] = _json_array({"format": FORMAT, "version": VERSION, "network": net.config(),
-                                       "metadata": metadata or {}})
-    _write_npz(path, arrays)
-    return path
+    return save_parameters(getattr(model_or_network, "network", model_or_network), path, FORMAT, VERSION, metadata)
 
 
 def load(path, dtype=FLOAT) -> TuringMachine:
     """The NTM saved by :func:`save`; everything in the file is checked before it is used (one NndlError
     line naming the file otherwise).  Its ``metadata`` is attached."""
-    import math
-    from pathlib import Path
-
-    from nndl.io import _open_archive
-    from nndl.layers.base import allocation_budget
-    from nndl.schema import check_schema
-
-    path = Path(path)
-    if not path.is_file():
-        raise NndlError(f"model file {path} does not exist or is not a file")
-    with _open_archive(path) as archive:
-        if "nndl.json" not in archive:
-            raise NndlError(f"{path} is a .npz archive but not an nndl model (no nndl.json inside)")
-        config = archive.read_json("nndl.json")
-        if not isinstance(config, dict) or config.get("format") != FORMAT:
-            raise NndlError(f"{path} is not an nndl NTM (format "
-                            f"{str(config.get('format') if isinstance(config, dict) else None)[:40]!r})")
-        check_schema(config, _schema(), f"{path}: nndl.json", extra_keys=False)
-        if config["version"] > VERSION:
-            raise NndlError(f"{path} was written by a newer nndl (NTM format version {config['version']}); "
-                            f"upgrade nndl")
-        held = sum(math.prod(archive.header(name).shape) for name in archive.names() if name.startswith("param/"))
-        try:
-            with allocation_budget(held):
-                net = TuringMachine(**config["network"], dtype=dtype)
-        except NndlError as exc:
-            raise NndlError(f"{path}: {exc}") from None
-        for p in net.params:
-            key = f"param/{p.name}"
-            if key not in archive:
-                raise NndlError(f"{path}: missing weights {key}")
-            value = archive.read_array(key, shape=tuple(p.value.shape), kinds="f")
-            with numpy.errstate(over="ignore", invalid="ignore"):
-                value = value.astype(p.value.dtype, copy=False)
-            if not numpy.isfinite(value).all():
-                raise NndlError(f"{path}: weights {key} hold NaN or infinity")
-            p.value[...] = to_device(value)
-    net.metadata = config.get("metadata", {})
-    return net
+    return load_parameters(path, TuringMachine, FORMAT, VERSION, _schema(), dtype)
 
 
 __all__ = ["NTM", "TuringMachine", "load", "masked_bce", "masked_bce_delta", "save"]
