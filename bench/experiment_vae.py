@@ -61,7 +61,7 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--manifold-epochs", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--init", default="lecun", help="the dense layers' initialization")
+    parser.add_argument("--init", default="glorot_uniform", help="the dense layers' initialization")
     parser.add_argument("--log", default="vae.jsonl")
     parser.add_argument("--no-manifold", action="store_true")
     args = parser.parse_args(argv)

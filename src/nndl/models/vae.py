@@ -87,7 +87,8 @@ class VAE(GenerativeModel):
     seed : int
         Seeds the initial weights.
     init : str
-        The dense layers' initialization: ``"lecun"`` (N(0, 1/n_in), biases 0) by default.
+        The dense layers' initialization: ``"glorot_uniform"`` (U(±√(6/(n_in + n_out))), biases 0) by
+        default; ``"lecun"`` (N(0, 1/n_in)) and the others of :mod:`nndl.initializers` too.
     dtype : numpy dtype
         float32, or float64 for gradient checks.
     """
@@ -95,7 +96,7 @@ class VAE(GenerativeModel):
     kind = "vae"
 
     def __init__(self, hidden=(400,), latent: int = 20, inputs: int = 784, seed: int = 0, dtype=numpy.float32,
-                 init: str = "lecun"):
+                 init: str = "glorot_uniform"):
         self.hidden = tuple(validation.whole("vae hidden size", h, low=1, high=100_000) for h in hidden)
         self.latent = validation.whole("vae latent", latent, low=1, high=10_000)
         self.inputs = validation.whole("vae inputs", inputs, low=1, high=10_000_000)
@@ -116,7 +117,7 @@ class VAE(GenerativeModel):
 
     # -- the command line -----------------------------------------------------------------------
     @classmethod
-    def from_command(cls, *hidden: int, latent: int = 20, init: str = "lecun", seed: int = 0):
+    def from_command(cls, *hidden: int, latent: int = 20, init: str = "glorot_uniform", seed: int = 0):
         """``vae(400, latent=20)``: hidden layer sizes (the decoder mirrors them), the code's size."""
         if not hidden:
             hidden = (400,)
