@@ -27,7 +27,7 @@ import numpy
 from nndl import validation
 from nndl.backend import FLOAT, to_device, to_numpy
 from nndl.errors import NndlError
-from nndl.models.generative import GenerativeModel
+from nndl.models.generative import GenerativeModel, epoch_reporter
 from nndl.models.rbm import RBM
 
 CLASSES = 10
@@ -239,8 +239,6 @@ class DBN(GenerativeModel):
         return model
 
     def fit_command(self, splits, options):
-        from nndl.cli.common import print_json, say
-
         train = splits.train
         x = train.x.reshape(len(train.x), -1)
         if x.shape[1] != self.n_visible:
@@ -260,19 +258,16 @@ class DBN(GenerativeModel):
         finetune_eta = getattr(self, "finetune_eta", 0.1)
         start = time.perf_counter()
 
-        def report(record):
-            record = dict(record, seconds_total=time.perf_counter() - start)
-            if options.get("json"):
-                print_json(record)
-            elif not options.get("quiet"):
-                if record["phase"] == "pretrain":
-                    say(f"rbm {record['layer']} epoch {record['epoch']}: reconstruction error "
+        def line(record):
+            if record["phase"] == "pretrain":
+                return (f"rbm {record['layer']} epoch {record['epoch']}: reconstruction error "
                         f"{record['reconstruction_error']:.2f} ({record['seconds_total']:.0f} s)")
-                else:
-                    acc = record.get("validation_accuracy")
-                    say(f"fine-tuning epoch {record['epoch']}: cost {record.get('training_cost', float('nan')):.4f}"
-                        + (f", validation accuracy {acc:.4f}" if acc is not None else "")
-                        + f" ({record['seconds_total']:.0f} s)")
+            acc = record.get("validation_accuracy")
+            return (f"fine-tuning epoch {record['epoch']}: cost {record.get('training_cost', float('nan')):.4f}"
+                    + (f", validation accuracy {acc:.4f}" if acc is not None else "")
+                    + f" ({record['seconds_total']:.0f} s)")
+
+        report = epoch_reporter(options, line, lambda r: {"seconds_total": time.perf_counter() - start})
 
         self.pretrain(x, train.y if self.labels else None, epochs, eta, batch,
                       None if held is None else held.x.reshape(len(held.x), -1), on_epoch=report)

@@ -34,7 +34,7 @@ from nndl import validation
 from nndl.backend import to_device, to_numpy, xp
 from nndl.errors import NndlError
 from nndl.layers import no_grad
-from nndl.models.generative import GenerativeModel
+from nndl.models.generative import GenerativeModel, epoch_reporter
 from nndl.network import Network
 from nndl.spec import parse_spec
 
@@ -249,16 +249,8 @@ class GAN(GenerativeModel):
         return self.history
 
     def fit_command(self, splits, options):
-        from nndl.cli.common import print_json, say
-
-        json_out, quiet = options.get("json"), options.get("quiet")
-
-        def report(record):
-            if json_out:
-                print_json(record)
-            elif not quiet:
-                say(f"epoch {record['epoch']}: D cost {record['d_cost']:.3f}, G cost {record['g_cost']:.3f} "
-                    f"({record['seconds']:.0f} s)")
+        report = epoch_reporter(options, lambda r: f"epoch {r['epoch']}: D cost {r['d_cost']:.3f}, G cost "
+                                                   f"{r['g_cost']:.3f} ({r['seconds']:.0f} s)")
 
         x = splits.train.x
         if x.size and (float(x.min()) < 0 or float(x.max()) > 1) and self.output == "sigmoid":

@@ -97,6 +97,21 @@ class GenerativeModel:
         return int(label)
 
 
+def epoch_reporter(options: dict, line, extra=None):
+    """The per-epoch report of ``nndl train --model``: each record (with ``extra(record)``'s keys added)
+    as one JSON line with ``--json``, else the text ``line(record)``, nothing with ``--quiet``."""
+    from nndl.cli.common import print_json, say
+
+    def report(record):
+        if extra is not None:
+            record = dict(record, **extra(record))
+        if options.get("json"):
+            print_json(record)
+        elif not options.get("quiet"):
+            say(line(record))
+    return report
+
+
 def kind_class(name: str):
     """The :class:`GenerativeModel` subclass of kind ``name``; one line if nndl has no such kind."""
     from nndl.registry import normalize

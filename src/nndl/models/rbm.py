@@ -50,7 +50,7 @@ from nndl import validation
 from nndl.backend import FLOAT, to_device, to_numpy, xp
 from nndl.errors import NndlError
 from nndl.layers.base import spend
-from nndl.models.generative import GenerativeModel
+from nndl.models.generative import GenerativeModel, epoch_reporter
 
 VISIBLE = ("bernoulli", "gaussian")
 
@@ -440,8 +440,6 @@ class RBM(GenerativeModel):
         return model
 
     def fit_command(self, splits, options):
-        from nndl.cli.common import print_json, say
-
         x = splits.train.x.reshape(len(splits.train.x), -1)
         where = f"--data {splits.train.name}"
         if self.n_visible is None:
@@ -460,14 +458,10 @@ class RBM(GenerativeModel):
             self.W = to_device(self.rng.normal(0.0, 0.01, self.W.shape).astype(self.dtype))
         eta = options.get("eta", 0.1 if self.visible == "bernoulli" else 0.01)
 
-        def report(record):
-            if options.get("json"):
-                print_json(record)
-            elif not options.get("quiet"):
-                say(f"epoch {record['epoch']}: reconstruction error {record['reconstruction_error']:.2f}, "
-                    f"free energy train {record['free_energy_train']:.2f}"
-                    + (f" / validation {record['free_energy_validation']:.2f}" if held is not None else "")
-                    + f" ({record['seconds']:.0f} s)")
+        report = epoch_reporter(options, lambda r: (
+            f"epoch {r['epoch']}: reconstruction error {r['reconstruction_error']:.2f}, free energy train "
+            f"{r['free_energy_train']:.2f}" + (f" / validation {r['free_energy_validation']:.2f}" if held is not None
+                                               else "") + f" ({r['seconds']:.0f} s)"))
 
         history = self.fit(x, options.get("epochs", 15), eta, options.get("batch_size", 100),
                            options.get("momentum", 0.9), held, on_epoch=report, time_limit=options.get("time_limit"))

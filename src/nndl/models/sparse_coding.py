@@ -34,7 +34,7 @@ import numpy
 from nndl import validation
 from nndl.errors import NndlError
 from nndl.layers.base import spend
-from nndl.models.generative import GenerativeModel
+from nndl.models.generative import GenerativeModel, epoch_reporter
 
 
 def soft_threshold(v, tau):
@@ -180,19 +180,14 @@ class SparseCoding(GenerativeModel):
                 "test_nonzero_fraction": float((H != 0).mean())}
 
     def fit_command(self, splits, options) -> dict:
-        from nndl.cli.common import print_json, say
-
         epochs = validation.whole("--epochs", options.get("epochs", 10), low=1)
         batch = validation.whole("--batch-size", options.get("batch_size", 500), low=1)
         eta = validation.number("--eta", options.get("eta", 1.0), low=0, low_open=True)
         if "seed" in options:
             self.seed = int(options["seed"])
 
-        def report(record):
-            if options.get("json"):
-                print_json(dict(record, phase="sparse_coding"))
-            elif not options.get("quiet"):
-                say(f"epoch {record['epoch']}: objective {record['objective']:.4g} ({record['seconds']:.1f} s)")
+        report = epoch_reporter(options, lambda r: f"epoch {r['epoch']}: objective {r['objective']:.4g} "
+                                                   f"({r['seconds']:.1f} s)", lambda r: {"phase": "sparse_coding"})
 
         start = time.perf_counter()
         self.fit(splits.train.x, epochs, batch, eta, self.seed, report)

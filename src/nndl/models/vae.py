@@ -46,7 +46,7 @@ from nndl import validation
 from nndl.backend import to_device, to_numpy, xp
 from nndl.errors import NndlError
 from nndl.layers import no_grad
-from nndl.models.generative import GenerativeModel
+from nndl.models.generative import GenerativeModel, epoch_reporter
 from nndl.network import Network
 from nndl.spec import parse_spec
 
@@ -251,19 +251,15 @@ class VAE(GenerativeModel):
         return self.history
 
     def fit_command(self, splits, options):
-        from nndl.cli.common import print_json, say
-
         test = splits.test.x if splits.test is not None else None
-        json_out, quiet = options.get("json"), options.get("quiet")
 
-        def report(record):
-            if json_out:
-                print_json(record)
-            elif not quiet:
-                text = f"epoch {record['epoch']}: train -ELBO {record['train_neg_elbo']:.2f}"
-                if "test_neg_elbo" in record:
-                    text += f", test -ELBO {record['test_neg_elbo']:.2f}"
-                say(text + f" ({record['seconds']:.0f} s)")
+        def line(record):
+            text = f"epoch {record['epoch']}: train -ELBO {record['train_neg_elbo']:.2f}"
+            if "test_neg_elbo" in record:
+                text += f", test -ELBO {record['test_neg_elbo']:.2f}"
+            return text + f" ({record['seconds']:.0f} s)"
+
+        report = epoch_reporter(options, line)
 
         self.fit(splits.train.x, epochs=options.get("epochs", 10), eta=options.get("eta", 1e-3),
                  batch_size=options.get("batch_size", 128), seed=options.get("seed", 0), test=test,
