@@ -47,6 +47,8 @@ def main(argv=None) -> int:
     p.add_argument("--finetune-epochs", type=int, default=30)
     p.add_argument("--eta", type=float, default=0.1, help="pretraining learning rate")
     p.add_argument("--finetune-eta", type=float, default=0.1)
+    p.add_argument("--dropout", type=float, default=0.0, help="fine-tuning dropout after each hidden layer")
+    p.add_argument("--input-dropout", type=float, default=0.0, help="fine-tuning dropout on the pixels")
     p.add_argument("--first-epochs", type=int, default=None, help="epochs of the first RBM (default: --pretrain-epochs)")
     p.add_argument("--minutes", type=float, default=45.0, help="the target's wall-time budget (the figure at that time "
                    "is reported)")
@@ -87,7 +89,7 @@ def main(argv=None) -> int:
 
     dbn.pretrain(train.x, train.y, epochs, args.eta, 100, held_out=unseen.x, on_epoch=pre, after_layer=first_done)
     pretrain_seconds = time.perf_counter() - start
-    net = dbn.classifier(args.seed)
+    net = dbn.classifier(args.seed, args.dropout, args.input_dropout)
     test_before = 1 - net.accuracy(splits.test.x, splits.test.y)
     emit({"phase": "pretrained", "seconds_total": pretrain_seconds, "test_error_before_finetuning": test_before})
 
@@ -119,6 +121,7 @@ def main(argv=None) -> int:
     best = min(records, key=lambda r: r["validation_error"]) if records and records[0]["validation_error"] is not None \
         else {}
     final = {"final": True, "sizes": sizes, "pretrain_epochs": args.pretrain_epochs,
+             "dropout": args.dropout, "input_dropout": args.input_dropout, "finetune_eta": args.finetune_eta,
              "finetune_epochs_done": len(records), "pretrain_seconds": pretrain_seconds, "seconds_total": total,
              "test_error": records[-1]["test_error"] if records else test_before,
              "test_error_at_best_validation": best.get("test_error"), "best_validation_epoch": best.get("epoch"),

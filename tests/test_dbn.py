@@ -46,6 +46,16 @@ def test_classifier_is_the_rbms_recognition_weights(pretrained, mnist):
     np.testing.assert_allclose(net.predict_proba(x), p / p.sum(1, keepdims=True), rtol=1e-4, atol=1e-6)
 
 
+def test_dropout_classifier_has_the_same_weights_and_drops_only_in_training(pretrained, mnist):
+    dbn, _ = pretrained
+    plain, dropped = dbn.classifier(), dbn.classifier(dropout=0.5, input_dropout=0.2)
+    types = [layer.type for layer in dropped.layers]
+    assert types.count("dropout") == 1 + len(dbn.sizes)
+    x = mnist.test.x[:50]
+    np.testing.assert_allclose(dropped.predict_proba(x), plain.predict_proba(x), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(dropped.forward(x, training=True), plain.predict_proba(x), atol=1e-3)
+
+
 def test_finetuned_dbn_beats_chance_by_a_margin(mnist):
     train = mnist.train.subset(3000)
     dbn = DBN([100, 100, 200], labels=True, seed=1)

@@ -77,14 +77,17 @@ class DBN(GenerativeModel):
     # -- the command line ------------------------------------------------------------------------
     @classmethod
     def from_command(cls, *sizes: int, labels: bool = True, k: int = 1, finetune_epochs: int = 30,
-                     finetune_eta: float = 0.1, seed: int = 0):
-        """``dbn(500, 500, 2000, labels=true, k=1, finetune_epochs=30, finetune_eta=0.1)``; ``--epochs`` and
-        ``--eta`` are each RBM's pretraining epochs and learning rate, fine-tuning has its own."""
+                     finetune_eta: float = 0.1, dropout: float = 0.0, input_dropout: float = 0.0, seed: int = 0):
+        """``dbn(500, 500, 2000, labels=true, k=1, finetune_epochs=30, finetune_eta=0.1, dropout=0,
+        input_dropout=0)``; ``--epochs`` and ``--eta`` are each RBM's pretraining epochs and learning rate,
+        fine-tuning has its own (and its dropout on the hidden layers and on the pixels)."""
         if not sizes:
             sizes = (500, 500, 2000)
         model = cls(sizes, labels=labels, k=k, seed=seed)
         model.finetune_epochs = validation.whole("dbn finetune_epochs", finetune_epochs, low=0)
         model.finetune_eta = validation.number("dbn finetune_eta", finetune_eta, low=0, low_open=True)
+        model.finetune_dropout = (validation.number("dbn dropout", dropout, 0.0, 1.0, high_open=True),
+                                  validation.number("dbn input_dropout", input_dropout, 0.0, 1.0, high_open=True))
         return model
 
     # -- pretraining -----------------------------------------------------------------------------
@@ -136,13 +139,21 @@ class DBN(GenerativeModel):
         return history
 
     # -- fine-tuning -----------------------------------------------------------------------------
-    def classifier(self, seed: int = 0):
-        """The recognition weights as an nndl Network: Dense sigmoid layers (W = Wˡᵀ, b = cˡ) and a softmax."""
-        from nndl.layers import Dense
+    def classifier(self, seed: int = 0, dropout: float = 0.0, input_dropout: float = 0.0):
+        """The recognition weights as an nndl Network: Dense sigmoid layers (W = Wˡᵀ, b = cˡ) and a softmax.
+
+        ``dropout`` > 0 puts a Dropout layer after each hidden layer and ``input_dropout`` one on the pixels
+        (Srivastava et al. 2014 fine-tune this DBN with 0.5 and 0.2)."""
+        from nndl.layers import Dense, Dropout
         from nndl.network import Network
 
-        layers = [Dense(size, "sigmoid") for size in self.sizes] + [Dense(CLASSES, "softmax")]
+        dense = [Dense(size, "sigmoid") for size in self.sizes] + [Dense(CLASSES, "softmax")]
+        layers = [Dropout(input_dropout)] if input_dropout else []
+        for layer in dense[:-1]:
+            layers += [layer, Dropout(dropout)] if dropout else [layer]
+        layers.append(dense[-1])
         net = Network(layers, (self.n_visible,), cost="log_likelihood", seed=seed)
+        layers = dense
         for layer, rbm in zip(layers, self.rbms):
             n_in = layer.W.value.shape[1]
             layer.W.value[...] = to_device(to_numpy(rbm.W)[:n_in].T)
@@ -166,7 +177,7 @@ class DBN(GenerativeModel):
         from nndl.optim import Momentum
         from nndl.trainer import Trainer
 
-        net = self.classifier(seed) if network is None else network
+        net = self.classifier(seed, *getattr(self, "finetune_dropout", (0.0, 0.0))) if network is None else network
         callbacks = [] if on_epoch is None else \
             [LambdaCallback(on_epoch_end=lambda trainer, epoch, record: on_epoch(dict(record, phase="finetune")))]
         trainer = Trainer(batch_size=batch_size, callbacks=callbacks, seed=seed, threads=None, verbose=False)
