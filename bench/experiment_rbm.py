@@ -93,6 +93,8 @@ def main(argv=None) -> int:
     p.add_argument("--init", type=Path, help="a trained 500-unit CD-1 rbm file (e.g. the DBN experiment's first RBM)")
     p.add_argument("--history", type=Path, help="the JSON lines of that RBM's training (the DBN experiment's)")
     p.add_argument("--epochs", type=int, default=15)
+    p.add_argument("--hidden", type=int, default=500, help="hidden units of the CD-1 RBM (without --init)")
+    p.add_argument("--eta", type=float, default=0.1, help="its learning rate")
     p.add_argument("--pcd-epochs", type=int, default=15)
     p.add_argument("--pcd-eta", type=float, default=0.02)
     p.add_argument("--betas", type=int, default=14_500)
@@ -125,8 +127,8 @@ def main(argv=None) -> int:
     if args.init:
         rbm = generative.load(args.init, kinds=("rbm",))
     else:
-        rbm = RBM(784, 500, k=1, seed=0)
-        rbm.fit(train.x, epochs=args.epochs, eta=0.1, held_out=test.x,
+        rbm = RBM(784, args.hidden, k=1, seed=0)
+        rbm.fit(train.x, epochs=args.epochs, eta=args.eta, held_out=test.x,
                 on_epoch=lambda r: emit(dict(r, part="train_cd1")))
     features_train, features_test = rbm.transform(train.x), rbm.transform(test.x)
 
