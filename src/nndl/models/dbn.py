@@ -153,19 +153,18 @@ class DBN(GenerativeModel):
             layers += [layer, Dropout(dropout)] if dropout else [layer]
         layers.append(dense[-1])
         net = Network(layers, (self.n_visible,), cost="log_likelihood", seed=seed)
-        layers = dense
-        for layer, rbm in zip(layers, self.rbms):
+        for layer, rbm in zip(dense, self.rbms):
             n_in = layer.W.value.shape[1]
             layer.W.value[...] = to_device(to_numpy(rbm.W)[:n_in].T)
             layer.b.value[...] = to_device(to_numpy(rbm.c))
-        top = self.rbms[-1]
+        top, softmax = self.rbms[-1], dense[-1]
         if self.labels:
-            layers[-1].W.value[...] = to_device(to_numpy(top.W)[-CLASSES:])
-            layers[-1].b.value[...] = to_device(to_numpy(top.b)[-CLASSES:])
+            softmax.W.value[...] = to_device(to_numpy(top.W)[-CLASSES:])
+            softmax.b.value[...] = to_device(to_numpy(top.b)[-CLASSES:])
         else:
             rng = numpy.random.default_rng([seed, 3])
-            layers[-1].W.value[...] = to_device(rng.normal(0, 0.01, layers[-1].W.value.shape).astype(FLOAT))
-            layers[-1].b.value[...] = 0
+            softmax.W.value[...] = to_device(rng.normal(0, 0.01, softmax.W.value.shape).astype(FLOAT))
+            softmax.b.value[...] = 0
         return net
 
     def finetune(self, train, validation_data=None, test=None, epochs: int = 30, eta: float = 0.1,
