@@ -47,6 +47,7 @@ def main() -> None:
     p.add_argument("--minutes", type=float, default=8.0, help="wall-time budget for training")
     p.add_argument("--target", type=float, default=0.999, help="stop once the test sequence accuracy reaches it")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cosine", action="store_true", help="decay η to 0 over the wall-time budget by a cosine")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--init", type=Path, help="start from this saved model")
     p.add_argument("--save", type=Path, help="save the model here after every chunk")
@@ -57,7 +58,8 @@ def main() -> None:
         VOCABULARY, embedding=args.embedding, units=args.units, cell=args.cell, score=args.score,
         scaled=args.scaled, seed=args.seed)
     model = Seq2Seq(net, Adam(args.eta, clip_norm=1.0))
-    settings = {"task": args.task, "lengths": [args.min_length, args.max_length], **net.config()}
+    settings = {"task": args.task, "lengths": [args.min_length, args.max_length], "eta": args.eta,
+                "cosine": args.cosine, "minutes": args.minutes, **net.config()}
     print(json.dumps({"settings": settings, "init": str(args.init) if args.init else None}), flush=True)
 
     def report(record):
@@ -66,7 +68,8 @@ def main() -> None:
             seq2seq.save(net, args.save, metadata={"settings": settings, **record})
 
     last = train_attention(model, args.task, (args.min_length, args.max_length), 60 * args.minutes, args.batch,
-                           args.chunk, args.test, args.target, args.seed, args.threads, on_chunk=report)
+                           args.chunk, args.test, args.target, args.seed, args.threads, on_chunk=report,
+                           cosine=args.cosine)
     x_test, y_test = last.pop("x_test"), last.pop("y_test")
     print(json.dumps({"final": True, "strings_seen": last.get("strings_seen", 0), "seconds": last.get("seconds"),
                       "test_sequence_accuracy": last.get("test_sequence_accuracy"),

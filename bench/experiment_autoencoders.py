@@ -87,7 +87,8 @@ def stacked(args, splits, contractive=False):
     options = {"contraction": args.contraction} if contractive else {"corruption": args.corruption}
     name = "contractive" if contractive else "denoising"
     model = StackedAutoencoder(tuple(args.hidden), pretrain_epochs=args.pretrain_epochs, pretrain_eta=args.pretrain_eta,
-                               pretrain_batch_size=args.pretrain_batch_size, seed=args.seed, **options)
+                               pretrain_batch_size=args.pretrain_batch_size, seed=args.seed, dropout=args.dropout,
+                               input_dropout=args.input_dropout, **options)
     start = time.perf_counter()
     layer_curves = {}
 
@@ -113,7 +114,7 @@ def stacked(args, splits, contractive=False):
     if args.save and not args.resume:
         model.save(Path(args.save).with_suffix(".pretrained.npz"))
     if not args.resume:
-        save_png(tile(model.classifier.layers[0].W.value[:100], (28, 28), columns=10, scale="each"),
+        save_png(tile(model.dense_layers[0].W.value[:100], (28, 28), columns=10, scale="each"),
                  OUT / f"stacked_{name}_layer1_filters.png")
     from nndl.callbacks import LambdaCallback
 
@@ -146,7 +147,8 @@ def stacked(args, splits, contractive=False):
           "pretrain_epochs": model.pretrain_epochs, "pretrain_eta": model.pretrain_eta,
           "pretrain_batch_size": model.pretrain_batch_size, "finetune_epochs": len(history),
           "stop_reason": history.final.get("stop_reason"), "eta": args.eta, "momentum": args.momentum,
-          "batch_size": args.batch_size, "plateau": args.plateau, "validation_error": model.test_error(splits.validation.x, splits.validation.y),
+          "batch_size": args.batch_size, "plateau": args.plateau, "dropout": args.dropout,
+          "input_dropout": args.input_dropout, "validation_error": model.test_error(splits.validation.x, splits.validation.y),
           "test_error": model.test_error(splits.test.x, splits.test.y),
           "pretrain_seconds": round(pretrain_seconds, 1), "seconds": round(seconds, 1)})
 
@@ -184,6 +186,8 @@ def main(argv=None):
     p.add_argument("--pretrain-eta", type=float, default=0.1)
     p.add_argument("--pretrain-batch-size", type=int, default=50)
     p.add_argument("--finetune-epochs", type=int, default=60)
+    p.add_argument("--dropout", type=float, default=0.0, help="dropout on the hidden layers in fine-tuning")
+    p.add_argument("--input-dropout", type=float, default=0.0, help="dropout on the pixels in fine-tuning")
     p.add_argument("--patience", type=int, default=8)
     p.add_argument("--plateau", type=int, default=None, help="halve the fine-tuning η after this many epochs "
                    "without a better validation accuracy")

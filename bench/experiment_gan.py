@@ -64,6 +64,7 @@ def curves(history, path, title):
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", default="docs/results/generative")
+    parser.add_argument("--name-suffix", help="added to the names of the result files (gan<suffix>.jsonl, ...)")
     parser.add_argument("--minutes", type=float, default=30)
     parser.add_argument("--epochs", type=int, default=200)
     parser.add_argument("--conditional", action="store_true")
@@ -76,22 +77,25 @@ def main(argv=None):
     parser.add_argument("--k", type=int, default=1)
     parser.add_argument("--loss", default="non_saturating")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--average", type=float, default=0.0,
+                        help="sample from a moving average of G's weights with this decay (e.g. 0.999)")
     parser.add_argument("--real-baseline", action="store_true")
     parser.add_argument("--save", help="keep the trained model here (.npz)")
     parser.add_argument("--eval", type=int, default=10_000, help="samples and images of the final evaluation")
     args = parser.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    name = "cgan" if args.conditional else "gan"
+    name = ("cgan" if args.conditional else "gan") + (args.name_suffix or "")
     splits = load_mnist(split="book")
     x, y = splits.train.x, splits.train.y
     validation, test = splits.validation.x[:args.eval], splits.test.x[:args.eval]
     classifier = gan_metrics.load_classifier()
     model = GAN(latent=100, k=args.k, loss=args.loss, conditional=args.conditional, hidden=args.hidden,
-                d_hidden=args.d_hidden, batchnorm=not args.no_batchnorm, activation=args.activation, seed=args.seed)
+                d_hidden=args.d_hidden, batchnorm=not args.no_batchnorm, activation=args.activation, seed=args.seed,
+                average=args.average)
     spec = f"gan(latent=100, k={args.k}, loss={args.loss}, conditional={str(args.conditional).lower()}, " \
            f"hidden={args.hidden}, d_hidden={args.d_hidden}, batchnorm={str(not args.no_batchnorm).lower()}, " \
-           f"activation={args.activation})"
+           f"activation={args.activation}, average={args.average:g})"
     with open(out / f"{name}.jsonl", "w") as log:
         emit({"experiment": name, "model": spec, "train": len(x), "eta": args.eta, "batch": args.batch,
               "minutes": args.minutes, "load_average_start": os.getloadavg(),
@@ -117,7 +121,7 @@ def main(argv=None):
             grid = numpy.concatenate([model.sample(10, rng, label=c) for c in range(10)])
             save_png(tile(grid, (28, 28), columns=10), out / "cgan_rows_by_class.png")
         else:
-            save_png(tile(model.sample(64, rng), (28, 28), columns=8), out / "gan_samples.png")
+            save_png(tile(model.sample(64, rng), (28, 28), columns=8), out / f"{name}_samples.png")
         curves(model.history, out / f"{name}_curves.png", spec)
         samples = model.sample(args.eval, numpy.random.default_rng(args.seed + 200))
         start = time.perf_counter()

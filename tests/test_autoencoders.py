@@ -171,6 +171,26 @@ def test_stacked_autoencoder_pretrains_and_finetunes(mnist):
     assert model.test_error(small.test.x, small.test.y) < 0.15
 
 
+def test_stacked_autoencoder_with_dropout_pretrains_into_its_dense_layers(mnist, tmp_path):
+    from nndl.data.dataset import DataSplits
+
+    small = DataSplits(mnist.train.subset(2000), mnist.validation.subset(500), mnist.test.subset(500))
+    model = StackedAutoencoder((64, 64), corruption=0.2, pretrain_epochs=1, pretrain_batch_size=20, seed=4,
+                               dropout=0.5, input_dropout=0.2)
+    assert [layer.type for layer in model.classifier.layers].count("dropout") == 3
+    trained = model.pretrain(small.train.x)
+    for dense, ae in zip(model.dense_layers, trained):
+        np.testing.assert_array_equal(dense.W.value, ae.W)
+    x = small.test.x[:20]
+    np.testing.assert_array_equal(model.classifier.feedforward(x), model.classifier.feedforward(x))
+    assert not np.allclose(model.classifier.forward(x, training=True), model.classifier.feedforward(x), atol=1e-3)
+    model.finetune(small, epochs=3, eta=0.05, momentum=0.9, batch_size=20)
+    assert model.test_error(small.test.x, small.test.y) < 0.45        # chance is 0.9; dropout learns slower
+    again = generative.load(model.save(tmp_path / "sda.npz"))
+    assert again.config() == model.config() and again.config()["dropout"] == 0.5
+    np.testing.assert_array_equal(again.classifier.feedforward(x), model.classifier.feedforward(x))
+
+
 # -- files ------------------------------------------------------------------------------------------------
 def test_save_load_round_trip(tmp_path, rng):
     ae = AutoencoderModel(20, corruption=0.25, sparsity=0.05, beta=2, contraction=0.1, tied=False, seed=3)

@@ -119,6 +119,34 @@ def test_save_load_round_trip(tmp_path):
                                   model.sample(3, np.random.default_rng(0), label=2))
 
 
+def test_the_averaged_generator_is_the_moving_average_of_g_and_is_saved(tmp_path):
+    from nndl.optim.averaging import update_average
+
+    model = GAN(latent=4, hidden=8, d_hidden=8, batchnorm=True, seed=1, average=0.9)
+    start = [p.value.copy() for p in model.generator.params]
+    np.testing.assert_array_equal(model.generator_average.params[0].value, start[0])
+    model.fit(np.random.default_rng(0).random((16, 784)), epochs=1, batch_size=16)     # one D- and one G-step
+    for avg, live, first in zip(model.generator_average.params, model.generator.params, start):
+        np.testing.assert_allclose(avg.value, 0.9 * first + 0.1 * live.value, rtol=1e-6, atol=1e-7)
+    running = model.generator.buffers
+    for key, value in model.generator_average.buffers.items():
+        assert not np.array_equal(value, running[key])             # buffers are averaged too
+    z = np.random.default_rng(3)
+    live = model.generate(model.noise(5, z))
+    averaged = model.sample(5, np.random.default_rng(3))
+    assert not np.allclose(averaged, live)                           # sampling draws from the average
+    back = generative.load(model.save(tmp_path / "g.npz"))
+    assert back.average == 0.9
+    np.testing.assert_array_equal(back.sample(5, np.random.default_rng(3)), averaged)
+    plain, other = GAN(latent=4, hidden=8, d_hidden=8, seed=1), GAN(latent=4, hidden=8, d_hidden=8, seed=2)
+    before = [p.value.copy() for p in plain.generator.params]
+    update_average(plain.generator, other.generator, 0.0)            # d = 0: the average is the live net
+    np.testing.assert_array_equal(plain.generator.params[0].value, other.generator.params[0].value)
+    assert not np.array_equal(before[0], other.generator.params[0].value)
+    with pytest.raises(NndlError, match="decay"):
+        GAN(latent=4, hidden=8, d_hidden=8, average=1.0)
+
+
 @pytest.mark.parametrize("options, message", [
     ("k=0", "k .*must be"), ("loss=wasserstein", "loss"), ("latent=0", "latent"), ("dropout=1", "dropout")])
 def test_bad_options_are_one_line(options, message, tmp_path, capsys):

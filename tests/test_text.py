@@ -231,6 +231,20 @@ def test_bad_input_to_the_commands_is_one_line(small_text, tmp_path, capsys):
 
 
 # -- the other sequence tasks ----------------------------------------------------------------------------------
+def test_a_schedule_drives_eta_by_the_validation_cost(small_text, tmp_path, capsys):
+    import json
+
+    out = tmp_path / "char.npz"
+    assert main(["train", "--data", str(small_text), "--net", "embedding(8) rnn(16) dense(55) softmax",
+                 "--seq-length", "16", "--epochs", "3", "--json", "--out", str(out), "--threads", "1",
+                 "--eta", "0.01", "--schedule", "step_decay(1, 0.5)"]) == 0
+    etas = [json.loads(line)["eta"] for line in capsys.readouterr().out.splitlines()[:3]]
+    assert etas == pytest.approx([0.01, 0.005, 0.0025])
+    assert "schedule" in _error(["train", "--data", str(small_text), "--schedule", "wobble(3)",
+                                 "--out", str(tmp_path / "x.npz")], capsys)
+    assert not (tmp_path / "x.npz").exists()
+
+
 def test_the_adding_problem_and_an_lstm_that_learns_it():
     from nndl.data.adding import MEAN_PREDICTOR_MSE, adding_problem
     from nndl.models import Regressor

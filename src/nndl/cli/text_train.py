@@ -13,7 +13,8 @@ as 32 parallel streams, each piece starting from the state the piece before it e
 recurrent layer the batches go in stream order and each carries its state into the
 next (truncated BPTT); otherwise they are shuffled.  ``--time-limit S`` stops before
 an epoch would end past S seconds of training; the weights of the best validation
-epoch are kept.
+epoch are kept.  ``--schedule`` drives η as for any net, ``plateau(N)`` by the validation
+cost (halve η after N epochs without a lower one).
 """
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ VALIDATION_STREAMS = 32
 #: Options of ``nndl train`` that mean nothing for a text corpus.
 NOT_FOR_TEXT = ("layers", "label", "task", "preprocess", "expand", "augment", "batch_norm", "dropout", "resume",
                 "preset", "checkpoint", "monitor_training", "monitor_test", "train_size", "lmbda", "l1", "max_norm",
-                "schedule", "momentum", "grad_noise", "activation", "cost", "monitor", "init", "workers",
+                "momentum", "grad_noise", "activation", "cost", "monitor", "init", "workers",
                 "init_from", "freeze", "replace_head", "order", "serve")
 
 
@@ -92,6 +93,10 @@ def _check_options(args) -> None:
             raise NndlError(f"--{key.replace('_', '-')} must be at least 1, got {value}")
     if args.time_limit is not None and not args.time_limit > 0:
         raise NndlError(f"--time-limit must be a positive number of seconds, got {args.time_limit}")
+    if args.schedule:
+        from nndl.cli.train_cmd import _schedule
+
+        _schedule(args.schedule)            # a bad schedule is one line before the text is read
 
 
 def validation_data(corpus):
@@ -137,6 +142,11 @@ def build(args, corpus):
     stateful = any(getattr(layer, "stateful", False) for _, layer in net.leaves())
     callbacks = [ResetStates()] if stateful else []
     callbacks.append(EarlyStopping("validation_cost", patience=args.early_stop, restore_best=True))
+    if args.schedule:
+        from nndl.callbacks import LearningRateSchedule
+        from nndl.cli.train_cmd import _schedule
+
+        callbacks.append(LearningRateSchedule(_schedule(args.schedule), monitor="validation_cost"))
     if args.time_limit:
         callbacks.append(TimeLimit(args.time_limit, 0 if validation is None else len(validation[0])))
     if args.json:

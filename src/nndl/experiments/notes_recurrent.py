@@ -337,10 +337,15 @@ def accuracy_by_length(model, x, y) -> dict:
 
 
 def train_attention(model, task: str, lengths: tuple, seconds: float, batch: int = 64, chunk: int = 6400,
-                    test: int = 1000, target: float = 0.999, seed: int = 0, threads: int = 1, on_chunk=None) -> dict:
+                    test: int = 1000, target: float = 0.999, seed: int = 0, threads: int = 1, on_chunk=None,
+                    cosine: bool = False) -> dict:
     """Train a :class:`~nndl.models.seq2seq.Seq2Seq` on fresh digit strings, one epoch per ``chunk``, for
     ``seconds`` of wall time or until greedy decoding gets ``target`` of ``test`` held-out strings right;
-    after each chunk ``on_chunk(record)``.  Returns the last record, with the held-out set."""
+    after each chunk ``on_chunk(record)``.  Returns the last record, with the held-out set.
+
+    ``cosine``: before each chunk η = η₀ · ½(1 + cos(π s/S)), s the seconds spent of the S budgeted
+    (a cosine decay over the wall-time budget instead of over a count of steps)."""
+    import math
     import time
 
     from nndl.data.toy_sequences import digit_strings
@@ -349,7 +354,10 @@ def train_attention(model, task: str, lengths: tuple, seconds: float, batch: int
     x_test, y_test = digit_strings(test, lengths[0], lengths[1], task, seed=1_000_000 + seed)
     trainer = Trainer(batch_size=batch, seed=seed, threads=threads, verbose=False)
     start, seen, part, record = time.perf_counter(), 0, 0, {}
+    eta0 = model.optimizer.eta
     while time.perf_counter() - start < seconds:
+        if cosine:
+            model.optimizer.eta = eta0 * 0.5 * (1 + math.cos(math.pi * min(1.0, (time.perf_counter() - start) / seconds)))
         x, y = digit_strings(chunk, lengths[0], lengths[1], task, seed=seed * 100_000 + part)
         part += 1
         history = trainer.fit(model, (x, y), epochs=part)
@@ -358,7 +366,7 @@ def train_attention(model, task: str, lengths: tuple, seconds: float, batch: int
         record = {"chunk": part, "strings_seen": seen, "seconds": round(time.perf_counter() - start, 1),
                   "training_cost": round(history.records[-1]["training_cost"], 5), "test_cost": round(logs["cost"], 5),
                   "test_token_accuracy": round(logs["accuracy"], 5),
-                  "test_sequence_accuracy": round(logs["sequence_accuracy"], 5)}
+                  "test_sequence_accuracy": round(logs["sequence_accuracy"], 5), "eta": model.optimizer.eta}
         if on_chunk is not None:
             on_chunk(record)
         if logs["sequence_accuracy"] >= target:

@@ -85,3 +85,14 @@ class VanillaDropout(Dropout):
             self.mask = to_device(keep, x.dtype)
         self.save(mask=self.mask)
         return x * self.mask
+
+
+def interleave_dropout(dense: list, dropout: float = 0.0, input_dropout: float = 0.0) -> list:
+    """``dense`` (hidden layers, then an output layer) with a Dropout(``dropout``) after each hidden layer
+    and a Dropout(``input_dropout``) before the first; a rate of 0 adds no layer.  The fine-tuning nets of
+    the pretrained stacks (DBN, stacked autoencoders) are built this way, as Srivastava et al. 2014 fine-tune
+    them (0.5 on the hidden units, 0.2 on the pixels)."""
+    layers = [Dropout(input_dropout)] if input_dropout else []
+    for layer in dense[:-1]:
+        layers += [layer, Dropout(dropout)] if dropout else [layer]
+    return layers + list(dense[-1:])

@@ -410,7 +410,8 @@ class StackedAutoencoder(GenerativeModel):
     def __init__(self, hidden=(1000, 1000, 1000), corruption: float = 0.0, noise: float = 0.0,
                  contraction: float = 0.0, sparsity: float | None = None, beta: float = 3.0, tied: bool = True,
                  pretrain_epochs: int = 15, pretrain_eta: float = 0.1, pretrain_batch_size: int = 50,
-                 classes: int = 10, n_in: int = 784, seed: int = 0, dtype=FLOAT):
+                 classes: int = 10, n_in: int = 784, seed: int = 0, dtype=FLOAT, dropout: float = 0.0,
+                 input_dropout: float = 0.0):
         if not hidden:
             raise NndlError("stacked_autoencoder needs the sizes of its hidden layers, e.g. "
                             "stacked_autoencoder(1000, 1000, 1000)")
@@ -428,6 +429,10 @@ class StackedAutoencoder(GenerativeModel):
         self.pretrain_batch_size = validation.whole("pretrain_batch_size", pretrain_batch_size, low=1)
         self.classes = validation.whole("classes", classes, low=2)
         self.n_in = validation.whole("inputs", n_in, low=1)
+        self.dropout = validation.number("dropout (on the hidden layers in fine-tuning)", dropout, 0.0, 1.0,
+                                         high_open=True)
+        self.input_dropout = validation.number("input_dropout (on the pixels in fine-tuning)", input_dropout, 0.0,
+                                               1.0, high_open=True)
         self.seed = int(seed)
         self.dtype = dtype
         self.classifier = self.classifier_network()
@@ -436,17 +441,28 @@ class StackedAutoencoder(GenerativeModel):
     @classmethod
     def from_command(cls, *hidden: int, corruption: float = 0.0, noise: float = 0.0, contraction: float = 0.0,
                      sparsity: float | None = None, beta: float = 3.0, tied: bool = True, pretrain_epochs: int = 15,
-                     pretrain_eta: float = 0.1, pretrain_batch_size: int = 50):
+                     pretrain_eta: float = 0.1, pretrain_batch_size: int = 50, dropout: float = 0.0,
+                     input_dropout: float = 0.0):
         return cls(hidden or (1000, 1000, 1000), corruption, noise, contraction, sparsity, beta, tied,
-                   pretrain_epochs, pretrain_eta, pretrain_batch_size)
+                   pretrain_epochs, pretrain_eta, pretrain_batch_size, dropout=dropout, input_dropout=input_dropout)
 
     def classifier_network(self):
+        """[sigmoid dense layers, softmax], with Dropout layers between them if ``dropout``/``input_dropout``."""
         from nndl.layers import Dense
+        from nndl.layers.dropout import interleave_dropout
         from nndl.network import Network
 
-        layers = [Dense(h, activation="sigmoid", init="glorot_uniform") for h in self.hidden]
-        layers.append(Dense(self.classes, activation="softmax", init="glorot_uniform"))
+        dense = [Dense(h, activation="sigmoid", init="glorot_uniform") for h in self.hidden]
+        dense.append(Dense(self.classes, activation="softmax", init="glorot_uniform"))
+        layers = interleave_dropout(dense, self.dropout, self.input_dropout)
         return with_zero_bias(Network(layers, (self.n_in,), cost="log_likelihood", seed=self.seed, dtype=self.dtype))
+
+    @property
+    def dense_layers(self) -> list:
+        """The classifier's dense layers (hidden ones first, the softmax last), without its dropout layers."""
+        from nndl.layers import Dense
+
+        return [layer for layer in self.classifier.layers if isinstance(layer, Dense)]
 
     def layer_autoencoder(self, k: int) -> AutoencoderModel:
         """The autoencoder that pretrains hidden layer k (0-based): its input the codes of layer k − 1."""
@@ -466,7 +482,7 @@ class StackedAutoencoder(GenerativeModel):
             if epochs:
                 ae.fit(codes, epochs, eta, 0.0, batch_size, ae.seed,
                        callbacks=[] if callbacks_of is None else callbacks_of(k))
-            dense = self.classifier.layers[k]
+            dense = self.dense_layers[k]
             dense.W.value[...] = ae.network.layers[0].W.value
             dense.b.value[...] = ae.network.layers[0].b.value
             trained.append(ae)
@@ -531,7 +547,7 @@ class StackedAutoencoder(GenerativeModel):
                 "contraction": self.contraction, "sparsity": self.sparsity, "beta": self.beta, "tied": self.tied,
                 "pretrain_epochs": self.pretrain_epochs, "pretrain_eta": self.pretrain_eta,
                 "pretrain_batch_size": self.pretrain_batch_size, "classes": self.classes, "inputs": self.n_in,
-                "seed": self.seed}
+                "seed": self.seed, "dropout": self.dropout, "input_dropout": self.input_dropout}
 
     def parts(self):
         return self.config(), {"classifier": self.classifier}, {}
@@ -542,7 +558,8 @@ class StackedAutoencoder(GenerativeModel):
         try:
             model = cls(tuple(c["hidden"]), c["corruption"], c["noise"], c["contraction"], c["sparsity"], c["beta"],
                         c["tied"], c["pretrain_epochs"], c["pretrain_eta"], c["pretrain_batch_size"], c["classes"],
-                        c["inputs"], c.get("seed", 0))
+                        c["inputs"], c.get("seed", 0), dropout=c.get("dropout", 0.0),
+                        input_dropout=c.get("input_dropout", 0.0))
         except (KeyError, TypeError) as exc:
             raise NndlError(f"the stacked autoencoder's config is incomplete ({exc})") from None
         net = stored.network("classifier")

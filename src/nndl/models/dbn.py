@@ -144,15 +144,13 @@ class DBN(GenerativeModel):
 
         ``dropout`` > 0 puts a Dropout layer after each hidden layer and ``input_dropout`` one on the pixels
         (Srivastava et al. 2014 fine-tune this DBN with 0.5 and 0.2)."""
-        from nndl.layers import Dense, Dropout
+        from nndl.layers import Dense
+        from nndl.layers.dropout import interleave_dropout
         from nndl.network import Network
 
         dense = [Dense(size, "sigmoid") for size in self.sizes] + [Dense(CLASSES, "softmax")]
-        layers = [Dropout(input_dropout)] if input_dropout else []
-        for layer in dense[:-1]:
-            layers += [layer, Dropout(dropout)] if dropout else [layer]
-        layers.append(dense[-1])
-        net = Network(layers, (self.n_visible,), cost="log_likelihood", seed=seed)
+        net = Network(interleave_dropout(dense, dropout, input_dropout), (self.n_visible,), cost="log_likelihood",
+                      seed=seed)
         for layer, rbm in zip(dense, self.rbms):
             n_in = layer.W.value.shape[1]
             layer.W.value[...] = to_device(to_numpy(rbm.W)[:n_in].T)

@@ -36,6 +36,7 @@ from nndl.errors import NndlError
 from nndl.layers import no_grad
 from nndl.models.generative import GenerativeModel, epoch_reporter
 from nndl.network import Network
+from nndl.optim.averaging import check_decay, copy_weights, update_average
 from nndl.spec import parse_spec
 
 LOSSES = ("non_saturating", "minimax")
@@ -69,6 +70,9 @@ class GAN(GenerativeModel):
         Units of D's first leaky-ReLU layer (its second has half as many).
     dropout : float
         Dropout rate after each of D's hidden layers.
+    average : float
+        0, or the decay d of an exponential moving average of G's weights (0.999: about the last
+        thousand G-steps) that :meth:`sample` draws from (:mod:`nndl.optim.averaging`).
     inputs : int
         Values per example (784); ``output`` is G's output activation ("sigmoid" for pixels in
         [0, 1], "linear" for real values such as a 2-D toy distribution).
@@ -79,7 +83,7 @@ class GAN(GenerativeModel):
     def __init__(self, latent: int = 100, k: int = 1, loss: str = "non_saturating", conditional: bool = False,
                  hidden: int = 512, d_hidden: int = 512, dropout: float = 0.3, inputs: int = 784,
                  output: str = "sigmoid", classes: int = 10, init: str = "lecun", batchnorm: bool = True,
-                 activation: str = "leaky_relu", seed: int = 0, dtype=numpy.float32):
+                 activation: str = "leaky_relu", seed: int = 0, dtype=numpy.float32, average: float = 0.0):
         self.latent = validation.whole("gan latent", latent, low=1, high=100_000)
         self.k = validation.whole("gan k (discriminator steps per generator step)", k, low=1, high=1000)
         self.loss = validation.choice("gan loss", loss, LOSSES)
@@ -95,33 +99,44 @@ class GAN(GenerativeModel):
         self.init = validation.choice("gan init", init, ("lecun", "default", "he", "glorot_uniform", "glorot_normal"))
         self.batchnorm = validation.boolean("gan batchnorm", batchnorm)
         self.activation = validation.choice("gan activation", activation, ("relu", "leaky_relu"))
+        self.average = check_decay(average)
         self.example_shape = (self.inputs,)
         side = math.isqrt(self.inputs)
         self.image_shape = (side, side) if side * side == self.inputs else None
         self.history: list[dict] = []
         extra = self.n_classes if self.conditional else 0
-        g_in, d_in = self.latent + extra, self.inputs + extra
+        d_in = self.inputs + extra
         dense = f"dense({{}}, init={self.init})"
-        act = "relu" if self.activation == "relu" else "leaky_relu(alpha=0.2)"
-        h = f"dense({self.hidden}, init={self.init}, bias=false) bn {act}" if self.batchnorm else \
-            f"{dense.format(self.hidden)} {act}"
-        self.generator = Network(parse_spec(f"{h} {h} {dense.format(self.inputs)} {self.output}", (g_in,)),
-                                 (g_in,), seed=self.seed, dtype=dtype)
+        self.generator = self.generator_network(dtype)
+        self.generator_average = None
+        if self.average:
+            self.generator_average = self.generator_network(dtype)
+            copy_weights(self.generator_average, self.generator)
         drop = f"dropout({self.dropout}) " if self.dropout > 0 else ""
         self.discriminator = Network(parse_spec(f"{dense.format(self.d_hidden)} leaky_relu(alpha=0.2) {drop}"
                                                 f"{dense.format(self.d_hidden // 2)} leaky_relu(alpha=0.2) {drop}"
                                                 f"{dense.format(1)}",
                                                 (d_in,)), (d_in,), seed=self.seed + 1, dtype=dtype)
 
+    def generator_network(self, dtype=numpy.float32) -> Network:
+        """G: z (and the one-hot class) → two hidden layers (batch norm, (leaky) ReLU) → the example."""
+        g_in = self.latent + (self.n_classes if self.conditional else 0)
+        act = "relu" if self.activation == "relu" else "leaky_relu(alpha=0.2)"
+        h = f"dense({self.hidden}, init={self.init}, bias=false) bn {act}" if self.batchnorm else \
+            f"dense({self.hidden}, init={self.init}) {act}"
+        return Network(parse_spec(f"{h} {h} dense({self.inputs}, init={self.init}) {self.output}", (g_in,)),
+                       (g_in,), seed=self.seed, dtype=dtype)
+
     @classmethod
     def from_command(cls, latent: int = 100, k: int = 1, loss: str = "non_saturating", conditional: bool = False,
                      hidden: int = 512, d_hidden: int = 512, dropout: float = 0.3, batchnorm: bool = True,
-                     activation: str = "leaky_relu", seed: int = 0):
+                     activation: str = "leaky_relu", seed: int = 0, average: float = 0.0):
         """``gan(latent=100, k=1, loss=non_saturating, conditional=false)``; G's and D's widths
         ``hidden=512, d_hidden=512``, D's ``dropout=0.3``, G's ``batchnorm=true`` and
-        ``activation=leaky_relu`` (or ``relu``, the paper's)."""
+        ``activation=leaky_relu`` (or ``relu``, the paper's); ``average=0.999`` samples from an exponential
+        moving average of G's weights (:mod:`nndl.optim.averaging`), 0 from G itself."""
         return cls(latent, k, loss, conditional, hidden, d_hidden, dropout, batchnorm=batchnorm,
-                   activation=activation, seed=seed)
+                   activation=activation, seed=seed, average=average)
 
     # -- the pieces of a step -------------------------------------------------------------------
     @property
@@ -143,14 +158,15 @@ class GAN(GenerativeModel):
             raise NndlError("a conditional gan needs the labels of its examples")
         return xp.concatenate([v, self._one_hot(labels)], axis=1)
 
-    def generate(self, z, labels=None, training: bool = False, record: bool = False):
+    def generate(self, z, labels=None, training: bool = False, record: bool = False, averaged: bool = False):
         """x̃ = G(z) (or G([z, y])); ``training``: as in training (batch statistics of a batch-norm
-        generator); ``record``: kept for G's backward."""
+        generator); ``record``: kept for G's backward; ``averaged``: by the moving average of G's weights."""
         z = to_device(z, self.dtype)
+        generator = self.generator_average if averaged else self.generator
         if record:
-            return self.generator.forward(self._with_labels(z, labels), training=training)
+            return generator.forward(self._with_labels(z, labels), training=training)
         with no_grad():
-            return self.generator.forward(self._with_labels(z, labels), training=training)
+            return generator.forward(self._with_labels(z, labels), training=training)
 
     def discriminator_step(self, x_real, z, labels=None, fake_labels=None, training: bool = True) -> float:
         """C_D of real ``x_real`` and G(``z``); ∂C_D/∂θ_D fresh in D's gradients. Returns C_D."""
@@ -232,6 +248,8 @@ class GAN(GenerativeModel):
                     y_fake = rng.integers(0, self.n_classes, batch_size) if self.conditional else None
                     g_total += self.generator_step(self.noise(batch_size, rng), y_fake)
                     g_opt.step(self.generator.trainable_params)
+                    if self.generator_average is not None:
+                        update_average(self.generator_average, self.generator, self.average)
                     g_count += 1
                 if on_step is not None:
                     on_step(steps)
@@ -271,7 +289,8 @@ class GAN(GenerativeModel):
         if self.conditional:
             labels = numpy.full(n, label) if label is not None else rng.integers(0, self.n_classes, n)
         z = self.noise(n, rng)
-        out = [to_numpy(self.generate(z[i:i + 1000], None if labels is None else labels[i:i + 1000]))
+        out = [to_numpy(self.generate(z[i:i + 1000], None if labels is None else labels[i:i + 1000],
+                                      averaged=self.generator_average is not None))
                for i in range(0, n, 1000)]
         return numpy.concatenate(out).astype(numpy.float32) if out else numpy.zeros((0, self.inputs), numpy.float32)
 
@@ -280,8 +299,11 @@ class GAN(GenerativeModel):
         config = {"latent": self.latent, "k": self.k, "loss": self.loss, "conditional": self.conditional,
                   "hidden": self.hidden, "d_hidden": self.d_hidden, "dropout": self.dropout, "inputs": self.inputs,
                   "output": self.output, "classes": self.n_classes, "init": self.init, "batchnorm": self.batchnorm, "activation": self.activation,
-                  "seed": self.seed}
-        return config, {"generator": self.generator, "discriminator": self.discriminator}, {}
+                  "seed": self.seed, "average": self.average}
+        networks = {"generator": self.generator, "discriminator": self.discriminator}
+        if self.generator_average is not None:
+            networks["generator_average"] = self.generator_average
+        return config, networks, {}
 
     @classmethod
     def from_parts(cls, stored):
@@ -291,8 +313,8 @@ class GAN(GenerativeModel):
         missing = [n for n in names if n not in c]
         if missing:
             raise NndlError(f"{stored.path}: the gan's config lacks {', '.join(missing)}")
-        model = cls(**{n: c[n] for n in names})
-        for name in ("generator", "discriminator"):
+        model = cls(**{n: c[n] for n in names}, average=c.get("average", 0.0))
+        for name in ("generator", "discriminator") + (("generator_average",) if model.average else ()):
             net, fresh = stored.network(name), getattr(model, name)
             if net.input_shape != fresh.input_shape or net.output_shape != fresh.output_shape:
                 raise NndlError(f"{stored.path}: the gan's {name} maps {net.input_shape} to {net.output_shape}, "
