@@ -73,6 +73,7 @@ def main(argv=None):
     parser.add_argument("--activation", default="leaky_relu")
     parser.add_argument("--d-hidden", type=int, default=512)
     parser.add_argument("--eta", type=float, default=2e-4)
+    parser.add_argument("--d-eta", type=float, help="the discriminator's learning rate (default: --eta)")
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--k", type=int, default=1)
     parser.add_argument("--loss", default="non_saturating")
@@ -97,7 +98,7 @@ def main(argv=None):
            f"hidden={args.hidden}, d_hidden={args.d_hidden}, batchnorm={str(not args.no_batchnorm).lower()}, " \
            f"activation={args.activation}, average={args.average:g})"
     with open(out / f"{name}.jsonl", "w") as log:
-        emit({"experiment": name, "model": spec, "train": len(x), "eta": args.eta, "batch": args.batch,
+        emit({"experiment": name, "model": spec, "train": len(x), "eta": args.eta, "d_eta": args.d_eta, "batch": args.batch,
               "minutes": args.minutes, "load_average_start": os.getloadavg(),
               "threads": os.environ.get("OMP_NUM_THREADS")}, log)
         eval_rng = numpy.random.default_rng(12345)
@@ -112,7 +113,7 @@ def main(argv=None):
             emit(record, log)
 
         model.fit(x, y if args.conditional else None, epochs=args.epochs, eta=args.eta, batch_size=args.batch,
-                  seed=args.seed, on_epoch=on_epoch, time_limit=60 * args.minutes)
+                  seed=args.seed, on_epoch=on_epoch, time_limit=60 * args.minutes, d_eta=args.d_eta)
         trained = model.history[-1]["seconds"]
         if args.save:
             model.save(args.save, {"model": spec, "seconds": trained})

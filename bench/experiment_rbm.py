@@ -95,6 +95,7 @@ def main(argv=None) -> int:
     p.add_argument("--epochs", type=int, default=15)
     p.add_argument("--hidden", type=int, default=500, help="hidden units of the CD-1 RBM (without --init)")
     p.add_argument("--eta", type=float, default=0.1, help="its learning rate")
+    p.add_argument("--batch-size", type=int, default=100, help="its mini-batch size")
     p.add_argument("--pcd-epochs", type=int, default=15)
     p.add_argument("--pcd-eta", type=float, default=0.02)
     p.add_argument("--betas", type=int, default=14_500)
@@ -128,7 +129,7 @@ def main(argv=None) -> int:
         rbm = generative.load(args.init, kinds=("rbm",))
     else:
         rbm = RBM(784, args.hidden, k=1, seed=0)
-        rbm.fit(train.x, epochs=args.epochs, eta=args.eta, held_out=test.x,
+        rbm.fit(train.x, epochs=args.epochs, eta=args.eta, batch_size=args.batch_size, held_out=test.x,
                 on_epoch=lambda r: emit(dict(r, part="train_cd1")))
     features_train, features_test = rbm.transform(train.x), rbm.transform(test.x)
 
@@ -136,6 +137,7 @@ def main(argv=None) -> int:
         t = time.perf_counter()
         accuracy = softmax_on(features_train, train.y, features_test, test.y, args.softmax_epochs)
         emit({"part": "features", "hidden": rbm.n_hidden, "rbm_epochs": rbm.epochs_done, "k": rbm.k,
+              "rbm_eta": None if args.init else args.eta, "rbm_batch_size": None if args.init else args.batch_size,
               "softmax_epochs": args.softmax_epochs, "test_accuracy": accuracy,
               "seconds": time.perf_counter() - t, "anchor": "1,024-unit RBM + logistic regression: 98.17%"})
 

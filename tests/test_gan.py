@@ -119,6 +119,16 @@ def test_save_load_round_trip(tmp_path):
                                   model.sample(3, np.random.default_rng(0), label=2))
 
 
+def test_two_time_scales_give_d_its_own_learning_rate():
+    model = GAN(latent=4, hidden=8, d_hidden=8)
+    d_opt, g_opt = model.optimizers(1e-4, d_eta=4e-4)
+    assert (d_opt.eta, g_opt.eta) == (4e-4, 1e-4)
+    d_opt, g_opt = model.optimizers(1e-4, momentum=0.5)
+    assert d_opt.eta == g_opt.eta == 1e-4
+    with pytest.raises(NndlError, match="discriminator's learning rate"):
+        model.optimizers(1e-4, d_eta=0)
+
+
 def test_the_averaged_generator_is_the_moving_average_of_g_and_is_saved(tmp_path):
     from nndl.optim.averaging import update_average
 

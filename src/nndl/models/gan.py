@@ -202,17 +202,20 @@ class GAN(GenerativeModel):
         return cost
 
     # -- training -------------------------------------------------------------------------------
-    def optimizers(self, eta: float = 2e-4, momentum: float | None = None):
-        """One optimizer per network: Adam(η, β₁ = 0.5), or momentum SGD if ``momentum`` is given."""
+    def optimizers(self, eta: float = 2e-4, momentum: float | None = None, d_eta: float | None = None):
+        """One optimizer per network, (D's, G's): Adam(η, β₁ = 0.5), or momentum SGD if ``momentum`` is
+        given; D's learning rate is ``d_eta`` if given (two time scales, Heusel et al. 2017), else η."""
         from nndl.optim import Adam, Momentum
 
+        d_eta = eta if d_eta is None else validation.number("the discriminator's learning rate", d_eta, low=0,
+                                                            low_open=True)
         if momentum is not None:
-            return Momentum(eta, momentum), Momentum(eta, momentum)
-        return Adam(eta, beta1=0.5), Adam(eta, beta1=0.5)
+            return Momentum(d_eta, momentum), Momentum(eta, momentum)
+        return Adam(d_eta, beta1=0.5), Adam(eta, beta1=0.5)
 
     def fit(self, x, labels=None, epochs: int = 10, eta: float = 2e-4, momentum: float | None = None,
             batch_size: int = 64, seed: int = 0, on_epoch=None, time_limit: float | None = None,
-            on_step=None) -> list[dict]:
+            on_step=None, d_eta: float | None = None) -> list[dict]:
         """Shuffled mini-batches of host array ``x``: each a step of D; after every k-th, a step of G.
         After each epoch a record {epoch, d_cost, g_cost, d_real, d_fake, seconds} goes to ``on_epoch``."""
         x = numpy.asarray(x)
@@ -227,7 +230,7 @@ class GAN(GenerativeModel):
         epochs = validation.whole("epochs", epochs, low=1)
         batch_size = validation.whole("batch size", batch_size, low=1)
         rng = numpy.random.default_rng(seed)
-        d_opt, g_opt = self.optimizers(eta, momentum)
+        d_opt, g_opt = self.optimizers(eta, momentum, d_eta)
         data = to_device(x, self.dtype)
         start = time.perf_counter()
         steps = 0
