@@ -36,7 +36,7 @@ from nndl.errors import NndlError
 from nndl.layers import no_grad
 from nndl.models.generative import GenerativeModel, epoch_reporter
 from nndl.network import Network
-from nndl.optim.averaging import check_decay, copy_weights, update_average
+from nndl.optim.averaging import check_decay, update_average
 from nndl.spec import parse_spec
 
 LOSSES = ("non_saturating", "minimax")
@@ -111,7 +111,7 @@ class GAN(GenerativeModel):
         self.generator_average = None
         if self.average:
             self.generator_average = self.generator_network(dtype)
-            copy_weights(self.generator_average, self.generator)
+            self.generator_average.set_state(self.generator.get_state())     # θ̄ starts at θ
         drop = f"dropout({self.dropout}) " if self.dropout > 0 else ""
         self.discriminator = Network(parse_spec(f"{dense.format(self.d_hidden)} leaky_relu(alpha=0.2) {drop}"
                                                 f"{dense.format(self.d_hidden // 2)} leaky_relu(alpha=0.2) {drop}"

@@ -22,14 +22,6 @@ def check_decay(decay) -> float:
     return validation.number("the average's decay d", decay, 0.0, 1.0, high_open=True)
 
 
-def copy_weights(target, source) -> None:
-    """θ̄ = θ for every parameter and buffer of two networks of the same layers."""
-    for mine, theirs in zip(target.params, source.params):
-        mine.value[...] = theirs.value
-    for key, value in source.buffers.items():
-        target.buffers[key][...] = value
-
-
 def update_average(average, live, decay: float) -> None:
     """θ̄ ← d θ̄ + (1 − d) θ for every parameter and buffer of ``average`` from ``live`` (the same layers)."""
     for mine, theirs in zip(average.params, live.params):
