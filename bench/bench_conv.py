@@ -4,8 +4,7 @@ The network (network3.py's order: activation after pooling):
 
     conv(20,5) pool(2) relu conv(40,5) pool(2) relu dense(100) relu softmax(10)
 
-log-likelihood cost, plain SGD η = 0.03, float32, 2 threads, on the first N MNIST
-training images.  nndl trains with ``nndl.trainer.Trainer`` exactly as the command line
+log-likelihood cost, plain SGD η = 0.03, float32, on the first N MNIST training images.  nndl trains with ``nndl.trainer.Trainer`` exactly as the command line
 does (shuffle, gather, backprop, cost, gradient-norm sampling, SGD step; by default each
 mini-batch cut into one part per thread, see ``nndl.parallel``); PyTorch with a
 plain loop over slices of a pre-shuffled tensor.  Each framework runs in its own
@@ -14,15 +13,20 @@ machine slows both alike.
 
     python bench/bench_conv.py                       # 50,000 images, batch 10 and 64
     python bench/bench_conv.py --images 5000 --repeat 3
-    python bench/bench_conv.py --profile              # plus per-layer milliseconds
-    python bench/bench_conv.py --torch-control        # plus PyTorch on one thread
+    python bench/bench_conv.py --profile              # plus per-layer milliseconds against the floor
+
+Fair controls: nndl runs at its own choice of threads (``auto``, as ``nndl train``) and at one
+thread, PyTorch at one and at two threads, all in the same run; ``ratio`` is nndl's own choice
+against PyTorch's faster setting.  The GEMM floor is the time the step's im2col matrix products
+alone take (:func:`gemm_shapes`), timed in a tight loop at one and at two BLAS threads; the
+``floor_ratio`` is nndl's epoch against the lower of the two.
 
 Prints one JSON line per case and the machine's float32 matmul peak.  Fields:
-``nndl_workers`` the parts each mini-batch was cut into, ``nndl_epoch_s``/``torch_epoch_s``
-seconds for one epoch of ``images`` images (plus ``*_epoch_s_50k``, linearly scaled,
-when images ≠ 50,000), ``ratio`` = nndl/torch (the best of ``--repeat`` runs each),
-``nndl_gflops`` achieved (3 × the layers' forward FLOPs per image), ``peak_rss_mb`` of
-the nndl process, the CPU seconds of each (all threads; about threads × wall-clock when the machine is otherwise idle, much more
+``nndl_{auto,1}_workers`` the parts each mini-batch was cut into, ``nndl_{auto,1}_epoch_s`` and
+``torch_{1,2}_epoch_s`` seconds for one epoch of ``images`` images (plus ``nndl_epoch_s_50k``,
+linearly scaled, when images ≠ 50,000; the best of ``--repeat`` runs each), ``ratio``,
+``floor_{1,2}_s``, ``floor_ratio``, ``nndl_gflops`` achieved (3 × the layers' forward FLOPs per
+image), ``peak_rss_mb`` of the nndl process, the CPU seconds of each (all threads; about threads × wall-clock when the machine is otherwise idle, much more
 when BLAS/OpenMP threads spin while another process holds a core) and the load average
 — on a shared machine compare runs only at a low load.
 """
@@ -93,12 +97,16 @@ def run_nndl(images: int, batch_size: int, threads: int, epochs: int, workers="a
 def profile_nndl(images: int, batch_size: int, threads: int, steps: int = 200) -> dict:
     """Milliseconds per mini-batch in each layer's forward and backward (where the time goes)."""
     sys.path.insert(0, str(REPO / "src"))
-    from nndl.backend import blas_threads
+    from nndl.backend import auto_threads, blas_threads
     from nndl.network import Network
     from nndl.spec import parse_spec
 
     x, y = load_mnist(images)
     net = Network(parse_spec(SPEC, (1, 28, 28)), (1, 28, 28), cost="log_likelihood", seed=0)
+    if threads == "auto":                          # the trainer's choice of BLAS threads (in one piece)
+        threads = auto_threads(net.forward_flops(batch_size))
+    for i, layer in enumerate(net.layers):        # as Network._backward: no ∂C/∂x out of the first layer
+        layer.needs_input_grad = i > 0
     order = np.random.default_rng(0).permutation(images)
     forward, backward = np.zeros(len(net.layers)), np.zeros(len(net.layers))
     with blas_threads(threads):
@@ -172,6 +180,66 @@ def matmul_peak(threads: int) -> float:
     return 2 * 2048 ** 3 / best / 1e9
 
 
+def gemm_shapes(net, batch_size: int) -> dict:
+    """The im2col GEMMs of one training step, per layer and pass: {"3:conv": {"forward": [(m, k, n)], ...}}.
+
+    The canonical floor, independent of how nndl computes them: a conv layer with K = C·kh·kw and
+    R = N·Ho·Wo rows does Z = cols Wmᵀ (R, K)·(K, F), ∂C/∂Wm = Δᵀ cols (F, R)·(R, K) and, unless it is
+    the first layer, ∂C/∂cols = Δ Wm (R, F)·(F, K); a dense layer x Wᵀ, δᵀ x and δ W.  Layers without
+    products (pooling, activations) have none.
+    """
+    shapes = {}
+    for i, layer in enumerate(net.layers):
+        if layer.type == "conv":
+            f, ho, wo = layer.output_shape
+            r, k = batch_size * ho * wo, layer.fan_in
+        elif layer.type == "dense":
+            f, r, k = layer.units, batch_size, int(np.prod(layer.input_shape))
+        else:
+            continue
+        backward = [(f, r, k)] + ([(r, f, k)] if i > 0 else [])
+        shapes[f"{i + 1}:{layer.type}"] = {"forward": [(r, k, f)], "backward": backward}
+    return shapes
+
+
+def time_gemm(m: int, k: int, n: int, reps: int = 200) -> float:
+    """Seconds for one float32 (m, k) @ (k, n) into a preallocated output: the median of ``reps`` after warming up."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((m, k), dtype=np.float32), rng.standard_normal((k, n), dtype=np.float32)
+    out = np.empty((m, n), dtype=np.float32)
+    for _ in range(10):
+        np.matmul(a, b, out=out)
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        np.matmul(a, b, out=out)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times))
+
+
+def gemm_floor(images: int, batch_size: int, threads: int) -> dict:
+    """Seconds per epoch of ``images`` images that the step's GEMMs alone take at ``threads`` BLAS threads,
+    in total and per layer and pass (milliseconds per mini-batch)."""
+    sys.path.insert(0, str(REPO / "src"))
+    from threadpoolctl import threadpool_limits
+
+    from nndl.network import Network
+    from nndl.spec import parse_spec
+
+    net = Network(parse_spec(SPEC, (1, 28, 28)), (1, 28, 28), cost="log_likelihood", seed=0)
+    steps = images / batch_size
+    layers, total = {}, 0.0
+    with threadpool_limits(threads, user_api="blas"):
+        for name, passes in gemm_shapes(net, batch_size).items():
+            ms = {}
+            for which, products in passes.items():
+                seconds = sum(time_gemm(*shape) for shape in products)
+                ms[which] = round(1e3 * seconds, 3)
+                total += seconds * steps
+            layers[name] = [ms["forward"], ms["backward"]]
+    return {"seconds": total, "layers_fwd_bwd_ms": layers}
+
+
 def _worker(kind, images, batch_size, threads, epochs, workers="auto") -> dict:
     """Run one framework in a fresh process; its result dict."""
     cmd = [sys.executable, __file__, "--worker", kind, "--images", str(images), "--batch-sizes", str(batch_size),
@@ -180,74 +248,96 @@ def _worker(kind, images, batch_size, threads, epochs, workers="auto") -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _thread_setting(text: str):
+    return text if text == "auto" else int(text)
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--images", type=int, default=50000, help="training images per epoch (default 50000)")
     parser.add_argument("--batch-sizes", default="10,64", help="comma-separated mini-batch sizes (default 10,64)")
     parser.add_argument("--repeat", type=int, default=1, help="alternating nndl/torch runs per case; best is kept")
-    parser.add_argument("--threads", type=int, default=2, help="BLAS / torch threads (default 2)")
+    parser.add_argument("--nndl-threads", default="auto,1",
+                        help="nndl's thread settings, each timed (default auto,1: its own choice, and one thread)")
+    parser.add_argument("--torch-threads", default="1,2",
+                        help="PyTorch's thread counts, each timed (default 1,2); ratios are against the fastest")
     parser.add_argument("--epochs", type=int, default=1, help="epochs per run (the fastest is kept)")
     parser.add_argument("--workers", default="auto",
                         help="nndl: parts each mini-batch is cut into, trained at once on threads "
                              "(auto, the default, as `nndl train`; 1: one piece)")
     parser.add_argument("--no-torch", action="store_true", help="time nndl only")
-    parser.add_argument("--torch-control", action="store_true",
-                        help="also time PyTorch on one thread (torch1_epoch_s, ratio_torch1): nndl chooses "
-                             "its own BLAS threads, so compare it with PyTorch both ways")
+    parser.add_argument("--no-floor", action="store_true", help="skip the GEMM floor")
     parser.add_argument("--profile", action="store_true",
-                        help="also print milliseconds per mini-batch in each nndl layer (forward, backward)")
-    parser.add_argument("--worker", choices=["nndl", "torch", "profile"], help=argparse.SUPPRESS)
+                        help="also print milliseconds per mini-batch in each nndl layer (forward, backward) "
+                             "beside that layer's GEMM floor")
+    parser.add_argument("--threads", default="2", help=argparse.SUPPRESS)      # a worker's own setting
+    parser.add_argument("--worker", choices=["nndl", "torch", "profile", "floor"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     if args.worker:
+        threads = _thread_setting(args.threads)
         if args.worker == "profile":
-            print(json.dumps(profile_nndl(args.images, batch_sizes[0], args.threads)))
-            return 0
-        if args.worker == "nndl":
+            print(json.dumps(profile_nndl(args.images, batch_sizes[0], threads)))
+        elif args.worker == "floor":
+            print(json.dumps(gemm_floor(args.images, batch_sizes[0], threads)))
+        elif args.worker == "nndl":
             workers = args.workers if args.workers == "auto" else int(args.workers)
-            result = run_nndl(args.images, batch_sizes[0], args.threads, args.epochs, workers)
+            print(json.dumps(run_nndl(args.images, batch_sizes[0], threads, args.epochs, workers)))
         else:
-            result = run_torch(args.images, batch_sizes[0], args.threads, args.epochs)
-        print(json.dumps(result))
+            print(json.dumps(run_torch(args.images, batch_sizes[0], threads, args.epochs)))
         return 0
 
-    print(json.dumps({"case": "matmul_peak", "threads": args.threads, "shape": "2048x2048 @ 2048x2048 float32",
-                      "gflops": round(matmul_peak(args.threads), 1), "loadavg": os.getloadavg()[0]}), flush=True)
+    nndl_settings = args.nndl_threads.split(",")
+    torch_settings = [] if args.no_torch else [int(t) for t in args.torch_threads.split(",")]
+    print(json.dumps({"case": "matmul_peak", "shape": "2048x2048 @ 2048x2048 float32",
+                      "gflops_1_thread": round(matmul_peak(1), 1), "gflops_2_threads": round(matmul_peak(2), 1),
+                      "loadavg": os.getloadavg()[0]}), flush=True)
     scale = 50000 / args.images
     for batch_size in batch_sizes:
-        nndl_runs, torch_runs, torch1_runs = [], [], []
-        for _ in range(args.repeat):
-            nndl_runs.append(_worker("nndl", args.images, batch_size, args.threads, args.epochs, args.workers))
-            if not args.no_torch:
-                torch_runs.append(_worker("torch", args.images, batch_size, args.threads, args.epochs))
-            if args.torch_control:
-                torch1_runs.append(_worker("torch", args.images, batch_size, 1, args.epochs))
-        best = min(nndl_runs, key=lambda r: r["seconds"])
-        row = {"case": "ch6-conv2-relu", "batch_size": batch_size, "images": args.images,
-               "nndl_workers": best["workers"], "nndl_epoch_s": round(best["seconds"], 2)}
-        if torch_runs:
-            best_torch = min(torch_runs, key=lambda r: r["seconds"])
-            t = best_torch["seconds"]
-            row.update(torch_epoch_s=round(t, 2), ratio=round(best["seconds"] / t, 3))
-        if torch1_runs:
-            t1 = min(r["seconds"] for r in torch1_runs)
-            row.update(torch1_epoch_s=round(t1, 2), ratio_torch1=round(best["seconds"] / t1, 3))
+        nndl_runs = {t: [] for t in nndl_settings}
+        torch_runs = {t: [] for t in torch_settings}
+        for _ in range(args.repeat):                 # alternate, so a change in load hits all alike
+            for t in nndl_settings:
+                nndl_runs[t].append(_worker("nndl", args.images, batch_size, t, args.epochs, args.workers))
+            for t in torch_settings:
+                torch_runs[t].append(_worker("torch", args.images, batch_size, t, args.epochs))
+        row = {"case": "ch6-conv2-relu", "batch_size": batch_size, "images": args.images}
+        best = {t: min(runs, key=lambda r: r["seconds"]) for t, runs in nndl_runs.items()}
+        for t, r in best.items():
+            row[f"nndl_{t}_epoch_s"] = round(r["seconds"], 2)
+            row[f"nndl_{t}_workers"] = r["workers"]
+        headline = best[nndl_settings[0]]
+        if torch_settings:
+            torch_best = {t: min(r["seconds"] for r in runs) for t, runs in torch_runs.items()}
+            for t, seconds in torch_best.items():
+                row[f"torch_{t}_epoch_s"] = round(seconds, 2)
+            fastest = min(torch_best, key=torch_best.get)
+            row.update(torch_best_threads=fastest, ratio=round(headline["seconds"] / torch_best[fastest], 3))
+            for t in nndl_settings[1:]:
+                row[f"ratio_nndl_{t}"] = round(best[t]["seconds"] / torch_best[fastest], 3)
+        if not args.no_floor:
+            floors = {t: _worker("floor", args.images, batch_size, t, 1)["seconds"] for t in (1, 2)}
+            floor = min(floors.values())
+            row.update(floor_1_s=round(floors[1], 2), floor_2_s=round(floors[2], 2),
+                       floor_ratio=round(headline["seconds"] / floor, 2))
         if args.images != 50000:
-            row["nndl_epoch_s_50k"] = round(best["seconds"] * scale, 1)
-            if torch_runs:
-                row["torch_epoch_s_50k"] = round(row["torch_epoch_s"] * scale, 1)
-        row.update(nndl_gflops=round(best["flops"] / best["seconds"] / 1e9, 1),
-                   peak_rss_mb=round(best["peak_rss_mb"], 1),
-                   torch_peak_rss_mb=round(max(r["peak_rss_mb"] for r in torch_runs), 1) if torch_runs else None,
-                   nndl_cpu_s=round(best["cpu_seconds"], 2),
-                   torch_cpu_s=round(best_torch["cpu_seconds"], 2) if torch_runs else None,
-                   repeat=args.repeat, threads=args.threads, loadavg=round(os.getloadavg()[0], 2))
+            row["nndl_epoch_s_50k"] = round(headline["seconds"] * scale, 1)
+        row.update(nndl_gflops=round(headline["flops"] / headline["seconds"] / 1e9, 1),
+                   peak_rss_mb=round(headline["peak_rss_mb"], 1),
+                   torch_peak_rss_mb=round(max(r["peak_rss_mb"] for runs in torch_runs.values() for r in runs), 1)
+                   if torch_settings else None,
+                   nndl_cpu_s=round(headline["cpu_seconds"], 2), repeat=args.repeat,
+                   loadavg=round(os.getloadavg()[0], 2))
         print(json.dumps(row), flush=True)
         if args.profile:
-            layers = _worker("profile", min(args.images, 10000), batch_size, args.threads, 1)
+            images = min(args.images, 10000)
+            threads = nndl_settings[0]
+            layers = _worker("profile", images, batch_size, threads, 1)
+            floor = _worker("floor", images, batch_size, 1, 1)["layers_fwd_bwd_ms"]
             total = sum(f + b for f, b in layers.values())
-            print(json.dumps({"case": "profile", "batch_size": batch_size, "threads": args.threads,
-                              "ms_per_batch": round(total, 3), "layers_fwd_bwd_ms": layers}), flush=True)
+            print(json.dumps({"case": "profile", "batch_size": batch_size, "threads": threads,
+                              "ms_per_batch": round(total, 3), "layers_fwd_bwd_ms": layers,
+                              "floor_1_thread_fwd_bwd_ms": floor}), flush=True)
     return 0
 
 

@@ -173,13 +173,39 @@ def test_pcd_and_gaussian_rbms_learn(mnist_small):
     assert x.shape == (4, 784) and 0 <= x.min() and x.max() <= 1
 
 
+def test_the_sparsity_target_is_the_guide_s_q_minus_p_and_lowers_the_activity(mnist_small):
+    """Guide §11: q ← 0.9 q + 0.1 ⟨p(h|v₀)⟩ (q starts at the first batch's mean); c and W are pulled by
+    s (q − p) and s ⟨v₀⟩ᵀ(q − p).  Training with p = 0.02 gives a lower mean activity than without."""
+    rbm = small_rbm(4, 3, seed=1)
+    rbm.sparsity_target, rbm.sparsity_cost = 0.1, 2.0
+    v = np.random.default_rng(0).random((5, 4))
+    ph = rbm.p_hidden(v)
+    first = rbm.sparsity_step(v, ph)
+    np.testing.assert_allclose(first["c"], 2.0 * (ph.mean(axis=0) - 0.1))
+    np.testing.assert_allclose(first["W"], v.mean(axis=0)[:, None] * first["c"][None, :])
+    ph2 = rbm.p_hidden(v[::-1] * 0.5)
+    second = rbm.sparsity_step(v, ph2)
+    np.testing.assert_allclose(second["c"], 2.0 * (0.9 * ph.mean(axis=0) + 0.1 * ph2.mean(axis=0) - 0.1))
+    x = mnist_small[:1000]
+    activity = []
+    for cost in (0.0, 1.0):
+        model = RBM(784, 50, seed=0, sparsity_target=0.02, sparsity_cost=cost)
+        model.fit(x, epochs=2, eta=0.1, batch_size=20)
+        activity.append(float(model.p_hidden(model.standardized(x)).mean()))
+    assert activity[1] < 0.6 * activity[0], activity
+    with pytest.raises(NndlError, match="sparsity_target=1.0 is out of range"):
+        RBM(784, 10, sparsity_target=1.0)
+
+
 def test_save_and_load_round_trip(tmp_path):
     for visible in ("bernoulli", "gaussian"):
         rbm = small_rbm(10, 4, seed=7, visible=visible, dtype=np.float32)
+        rbm.sparsity_target, rbm.sparsity_cost = 0.05, 0.3
         rbm.scale = np.full(10, 2.0, dtype=np.float32)
         path = rbm.save(tmp_path / f"{visible}.npz")
         back = generative.load(path)
         assert isinstance(back, RBM) and back.visible == visible and back.k == rbm.k
+        assert (back.sparsity_target, back.sparsity_cost) == (rbm.sparsity_target, rbm.sparsity_cost)
         np.testing.assert_array_equal(back.W, rbm.W)
         np.testing.assert_array_equal(back.c, rbm.c)
         if visible == "gaussian":

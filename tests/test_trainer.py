@@ -223,6 +223,25 @@ def test_a_split_batch_gives_the_gradient_of_the_whole_batch(workers, m):
         np.testing.assert_allclose(p.grad, g, rtol=1e-10, atol=1e-13)
 
 
+@pytest.mark.parametrize("workers, m", [(2, 13), (3, 64)])
+def test_a_split_batch_feeds_forward_like_the_whole_batch(workers, m):
+    from nndl.parallel import DataParallel
+
+    net = _conv_net(dtype=np.float64)
+    x, labels = _images(m)
+    x = x.astype(np.float64)
+    whole = net.feedforward(x)
+    with DataParallel(net, workers) as parallel:
+        np.testing.assert_allclose(parallel.feedforward(x), whole, rtol=1e-12, atol=1e-15)
+        assert all(layer.pending == 0 for replica in parallel.replicas for layer in replica.layers)  # nothing kept
+    model = Classifier(net, SGD(0.1))
+    alone = model.evaluate(x, labels, batch_size=m)
+    with model.split_batches(workers):                       # evaluate's batches are split too
+        assert model._feedforward.__self__.workers == workers
+        split = model.evaluate(x, labels, batch_size=m)
+    assert split["accuracy"] == alone["accuracy"] and split["cost"] == pytest.approx(alone["cost"], rel=1e-12)
+
+
 def _fit_with_workers(workers):
     x, y = _images()
     net = _conv_net(dropout=0.3)

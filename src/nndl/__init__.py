@@ -6,3 +6,6 @@ you can read beside Michael Nielsen's *Neural Networks and Deep Learning*.
 __version__ = "0.1.0"
 
 from nndl.errors import NndlError  # noqa: E402,F401
+from nndl.allocator import keep_freed_memory  # noqa: E402
+
+keep_freed_memory()

@@ -79,23 +79,15 @@ class DataParallel:
         Part k is examples [lo_k, hi_k) with lo_k = ⌊k m / parts⌋; every part gets at least
         two examples (fewer parts than workers for tiny batches, one piece below four).
         """
-        m = len(x)
-        parts = min(self.workers, m // 2) if m >= 4 else 1
+        parts, bounds = self._parts(len(x))
         if parts < 2:
             return self.network.backprop(x, y)
-        bounds = [m * k // parts for k in range(parts + 1)]
-        net = self.network
+        net, m = self.network, len(x)
+        self._share_weights(parts)
         for replica in self.replicas[1:parts]:
-            for mine, theirs in zip(replica.params, net.params):
-                mine.value = theirs.value                          # the same weights, not a copy
-                mine.trainable = theirs.trainable
             seed = int(net.rng.integers(2 ** 63))                  # dropout masks of this part
             replica.rng.bit_generator.state = numpy.random.PCG64(seed).state
-        # Each part runs in a copy of the caller's context, so a numpy.errstate around training
-        # (the trainer's) holds in the worker threads too.
-        futures = [self.pool.submit(contextvars.copy_context().run, replica.backprop, x[lo:hi], y[lo:hi])
-                   for replica, lo, hi in zip(self.replicas[1:parts], bounds[1:-1], bounds[2:])]
-        outputs = [net.backprop(x[:bounds[1]], y[:bounds[1]])] + [f.result() for f in futures]
+        outputs = self._run(parts, bounds, "backprop", x, y)
         weights = [(hi - lo) / m for lo, hi in pairwise(bounds)]
         for p, *theirs in zip(net.params, *(replica.params for replica in self.replicas[1:parts])):
             if p.grad is None:                                     # frozen: no gradient in any part
@@ -105,6 +97,36 @@ class DataParallel:
                 grad += q.grad * grad.dtype.type(w)
             p.grad = grad
         return xp.concatenate(outputs)
+
+    def feedforward(self, x):
+        """The network's outputs aᴸ for the batch ``x`` (inference: nothing kept), its parts at once."""
+        parts, bounds = self._parts(len(x))
+        if parts < 2:
+            return self.network.feedforward(x)
+        self._share_weights(parts)
+        return xp.concatenate(self._run(parts, bounds, "feedforward", x))
+
+    def _parts(self, m: int):
+        """The number of parts for a batch of ``m`` and their bounds lo_k = ⌊k m / parts⌋."""
+        parts = min(self.workers, m // 2) if m >= 4 else 1
+        return parts, [m * k // parts for k in range(parts + 1)]
+
+    def _share_weights(self, parts: int) -> None:
+        for replica in self.replicas[1:parts]:
+            for mine, theirs in zip(replica.params, self.network.params):
+                mine.value = theirs.value                          # the same weights, not a copy
+                mine.trainable = theirs.trainable
+
+    def _run(self, parts: int, bounds, method: str, *arrays) -> list:
+        """``replica.method(*(a[lo:hi] for a in arrays))`` for every part, part 0 on this thread; the results.
+
+        Each part runs in a copy of the caller's context, so a numpy.errstate around training
+        (the trainer's) holds in the worker threads too."""
+        futures = [self.pool.submit(contextvars.copy_context().run, getattr(replica, method),
+                                    *(a[lo:hi] for a in arrays))
+                   for replica, lo, hi in zip(self.replicas[1:parts], bounds[1:-1], bounds[2:])]
+        first = getattr(self.network, method)(*(a[:bounds[1]] for a in arrays))
+        return [first] + [f.result() for f in futures]
 
     def close(self) -> None:
         self.pool.shutdown()

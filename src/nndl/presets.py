@@ -113,7 +113,9 @@ PRESETS: dict[str, dict] = {
     },
     "fast": {
         # The README's "99% in seconds" row.
-        "net": "conv(16,5) relu pool(2) conv(32,5) relu pool(2) dense(100) relu softmax(10)",
+        # Pooling before the ReLU (network3.py's order) computes the same function — max and ReLU
+        # commute — with the ReLU on maps a quarter the size.
+        "net": "conv(16,5) pool(2) relu conv(32,5) pool(2) relu dense(100) relu softmax(10)",
         "cost": "log_likelihood", "optimizer": "nesterov", "eta": 0.05, "momentum": 0.9,
         "schedule": "cosine(3, unit=epoch)", "lmbda": 0.0, "epochs": 3, "batch_size": 128, "init": "he",
         "expand": False, "augment": False, "book": None,

@@ -414,14 +414,16 @@ class Conv2D(Layer):
         Row p of G is then added to input row i·s + p: kh additions of long contiguous
         runs.  (col2im — Δ Wm, then kh·kw scattered slice additions — does fewer FLOPs
         but its additions run over only C values at a time, which is slower in NumPy.)
-        J = ⌈kw/s⌉ − 1 keeps T less than twice as dense as needed (the fastest J in bench/bench_conv.py).
+        J = max(1, ⌊⌈kw/s⌉ / 2⌋) output columns per product (2 for a 5-wide kernel, 1 for a 3-wide one)
+        balances the zeros T carries against the number of products and row additions: it was the
+        fastest J, or within 6% of it, for the book's conv layers at batches 10 to 64 (README, "Benchmarks").
         """
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
         f, ho, wo = self.output_shape
         c, h, w = self.input_shape
         pt, pb, pl, pr = self.pads
         dx = xp.zeros((n, h + pt + pb, w + pl + pr, c), dtype=delta.dtype)
-        span = min(wo, max(1, -(-kw // sw) - 1))                         # J output columns per product
+        span = min(wo, max(1, -(-kw // sw) // 2))                        # J output columns per product
         width = (span - 1) * sw + kw                                     # input columns they reach
         band = self._band(span, width, delta.dtype)
         d = delta.reshape(n * ho, wo * f)                               # rows (n, i), columns (j, f)

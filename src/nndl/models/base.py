@@ -68,6 +68,7 @@ class Model:
         #: The size n of the training set: the book's penalties are (λ/2n) Σ w².
         self.training_size: int | None = None
         self._backprop = network.backprop
+        self._feedforward = None           # a split network's (split_batches); else the network's own
         self._params = network.trainable_params
 
     def metric(self, spec):
@@ -147,18 +148,19 @@ class Model:
 
     @contextlib.contextmanager
     def split_batches(self, parts: int):
-        """Inside the block each step's batch is cut into ``parts`` that backpropagate at once (:mod:`nndl.parallel`)."""
+        """Inside the block each step's batch (and each batch :meth:`evaluate` feeds forward) is cut into
+        ``parts`` that run at once (:mod:`nndl.parallel`)."""
         if parts < 2:
             yield
             return
         from nndl.parallel import DataParallel
 
         with DataParallel(self.network, parts) as parallel:
-            self._backprop = parallel.backprop
+            self._backprop, self._feedforward = parallel.backprop, parallel.feedforward
             try:
                 yield
             finally:
-                self._backprop = self.network.backprop
+                self._backprop, self._feedforward = self.network.backprop, None
 
     # -- evaluation ------------------------------------------------------------------------
     def evaluate(self, x, y, batch_size: int = 1000) -> dict:
@@ -169,7 +171,7 @@ class Model:
         total = 0.0
         for i in range(0, len(x), batch_size):
             xb = net.as_input(x[i:i + batch_size])
-            a = net.feedforward(xb)
+            a = (self._feedforward or net.feedforward)(xb)
             t = self.targets(xb, None if y is None else y[i:i + batch_size])
             total += net.cost.fn(a, t) * len(a)
             if self.metrics:

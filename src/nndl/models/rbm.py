@@ -33,7 +33,11 @@ next.  The recipe of Hinton's practical guide (2010):
   the conditional mean (probabilities; for Gaussian units b + hWᵀ) and the last hidden update uses
   probabilities, not samples; PCD's chains sample their visible states (they must be a Markov chain);
 * ΔW ← μ ΔW + η (⟨vᵀh⟩₀ − ⟨vᵀh⟩_k) / m − η λ W; W ← W + ΔW, with μ = 0.5 for the first
-  5 epochs then 0.9, and weight cost λ = 2·10⁻⁴ (biases are not decayed).
+  5 epochs then 0.9, and weight cost λ = 2·10⁻⁴ (biases are not decayed);
+* optionally a sparsity target p (guide §11): each hidden unit's mean activity is tracked as
+  q ← 0.9 q + 0.1 ⟨p(h|v₀)⟩_batch, and the cross-entropy penalty −p log q − (1 − p) log(1 − q),
+  whose derivative with respect to a unit's total input is q − p, pulls its bias and incoming weights:
+  Δc −= η s (q − p),  ΔW −= η s ⟨v₀⟩ᵀ(q − p), with sparsity cost s.
 
 Monitors (:meth:`RBM.monitor`): the reconstruction error Σ_i (v_i − p(v_i|h))² per example, the mean
 free energy of training and of validation examples (a growing gap means overfitting, guide §6), and
@@ -109,7 +113,7 @@ class RBM(GenerativeModel):
 
     def __init__(self, n_visible: int, n_hidden: int, visible: str = "bernoulli", k: int = 1,
                  persistent: bool = False, labels: int = 0, seed: int = 0, weight_cost: float = 2e-4,
-                 dtype=FLOAT):
+                 sparsity_target: float = 0.0, sparsity_cost: float = 0.0, dtype=FLOAT):
         self.n_visible = validation.whole("rbm visible units", n_visible, low=1)
         self.n_hidden = validation.whole("rbm hidden units", n_hidden, low=1)
         self.visible = validation.choice("rbm visible", visible, VISIBLE)
@@ -121,6 +125,10 @@ class RBM(GenerativeModel):
         if self.labels and self.visible != "bernoulli":
             raise NndlError("rbm: label units need Bernoulli visible units")
         self.weight_cost = validation.number("rbm weight_cost", weight_cost, low=0)
+        self.sparsity_target = validation.number("rbm sparsity_target", sparsity_target, low=0, high=1,
+                                                 high_open=True)
+        self.sparsity_cost = validation.number("rbm sparsity_cost", sparsity_cost, low=0)
+        self._activity = None         # q: the running mean activity of the hidden units (sparsity target)
         self.seed = validation.seed("rbm seed", seed)
         self.dtype = numpy.dtype(dtype)
         self.rng = numpy.random.default_rng(self.seed)
@@ -231,7 +239,7 @@ class RBM(GenerativeModel):
             # the chains' states say nothing about how well the data are reconstructed: do that from h₀
             first = self.visible_mean((uniform(ph0.shape) < ph0).astype(self.dtype))
         return {"W": (v0.T @ ph0 - v.T @ ph) / m, "b": (v0 - v).mean(axis=0), "c": (ph0 - ph).mean(axis=0),
-                "reconstruction": first, "error": float(((v0 - first) ** 2).sum()) / m}
+                "reconstruction": first, "error": float(((v0 - first) ** 2).sum()) / m, "hidden": ph0}
 
     def init_from_data(self, x) -> None:
         """The guide's start: visible biases log(p/(1 − p)) of the pixel means p (clipped to [1e-3, 1 − 1e-3]);
@@ -276,15 +284,26 @@ class RBM(GenerativeModel):
         stats = self.cd_statistics(v0)
         if self._velocity is None:
             self._velocity = {name: xp.zeros_like(getattr(self, name)) for name in ("W", "b", "c")}
+        sparsity = self.sparsity_step(v0, stats["hidden"]) if self.sparsity_cost else {}
         for name in ("W", "b", "c"):
             grad = stats[name]
             if name == "W" and self.weight_cost:
                 grad = grad - self.weight_cost * self.W
+            if name in sparsity:
+                grad = grad - sparsity[name]
             vel = self._velocity[name]
             vel *= momentum
             vel += eta * grad
             getattr(self, name)[...] += vel
         return stats["error"]
+
+    def sparsity_step(self, v0, ph0) -> dict:
+        """The sparsity penalty's gradient (guide §11): q ← 0.9 q + 0.1 ⟨p(h|v₀)⟩, then
+        ``{"c": s (q − p), "W": s ⟨v₀⟩ᵀ(q − p)}`` (to be subtracted from the ascent direction)."""
+        current = ph0.mean(axis=0)
+        self._activity = current if self._activity is None else 0.9 * self._activity + 0.1 * current
+        excess = self.sparsity_cost * (self._activity - self.sparsity_target)
+        return {"c": excess, "W": v0.mean(axis=0)[:, None] * excess[None, :]}
 
     def fit(self, x, epochs: int = 15, eta: float = 0.1, batch_size: int = 100, final_momentum: float = 0.9,
             held_out=None, init: bool = True, on_epoch=None, time_limit: float | None = None) -> list:
@@ -411,7 +430,8 @@ class RBM(GenerativeModel):
     def parts(self):
         config = {"n_visible": self.n_visible, "n_hidden": self.n_hidden, "visible": self.visible, "k": self.k,
                   "persistent": self.persistent, "labels": self.labels, "seed": self.seed,
-                  "weight_cost": self.weight_cost, "epochs": self.epochs_done, "sample_steps": self.sample_steps}
+                  "weight_cost": self.weight_cost, "sparsity_target": self.sparsity_target,
+                  "sparsity_cost": self.sparsity_cost, "epochs": self.epochs_done, "sample_steps": self.sample_steps}
         arrays = {"W": to_numpy(self.W), "b": to_numpy(self.b), "c": to_numpy(self.c)}
         if self.visible == "gaussian":
             arrays.update(shift=self.shift, scale=self.scale)
@@ -423,7 +443,8 @@ class RBM(GenerativeModel):
         try:
             model = cls(config["n_visible"], config["n_hidden"], config.get("visible", "bernoulli"),
                         config.get("k", 1), config.get("persistent", False), config.get("labels", 0),
-                        config.get("seed", 0), config.get("weight_cost", 2e-4))
+                        config.get("seed", 0), config.get("weight_cost", 2e-4),
+                        config.get("sparsity_target", 0.0), config.get("sparsity_cost", 0.0))
         except (KeyError, TypeError) as exc:
             raise NndlError(f"the rbm's config is incomplete ({exc})") from None
         if model.n_visible * model.n_hidden > 50_000_000:
