@@ -120,7 +120,7 @@ def main(argv=None):
         rng = numpy.random.default_rng(args.seed + 100)
         if args.conditional:
             grid = numpy.concatenate([model.sample(10, rng, label=c) for c in range(10)])
-            save_png(tile(grid, (28, 28), columns=10), out / "cgan_rows_by_class.png")
+            save_png(tile(grid, (28, 28), columns=10), out / f"{name}_rows_by_class.png")
         else:
             save_png(tile(model.sample(64, rng), (28, 28), columns=8), out / f"{name}_samples.png")
         curves(model.history, out / f"{name}_curves.png", spec)

@@ -197,15 +197,30 @@ def test_the_sparsity_target_is_the_guide_s_q_minus_p_and_lowers_the_activity(mn
         RBM(784, 10, sparsity_target=1.0)
 
 
+def test_linear_eta_decay_steps_each_epoch_down_to_eta_over_e(monkeypatch):
+    """eta_decay="linear": epoch e of E runs at η (1 − e/E), every mini-batch of it; "constant" keeps η."""
+    x = np.random.default_rng(0).random((40, 6)).astype(np.float32)
+    for decay, expected in (("linear", [0.2, 0.15, 0.1, 0.05]), ("constant", [0.2] * 4)):
+        rbm = RBM(6, 3, seed=0, eta_decay=decay)
+        used = []
+        original = rbm.update
+        monkeypatch.setattr(rbm, "update", lambda v, eta, mu: (used.append(eta), original(v, eta, mu))[1])
+        history = rbm.fit(x, epochs=4, eta=0.2, batch_size=10)
+        np.testing.assert_allclose(used, np.repeat(expected, 4))
+        np.testing.assert_allclose([r["eta"] for r in history], expected)
+    with pytest.raises(NndlError, match="eta_decay"):
+        RBM(6, 3, eta_decay="cosine")
+
+
 def test_save_and_load_round_trip(tmp_path):
     for visible in ("bernoulli", "gaussian"):
         rbm = small_rbm(10, 4, seed=7, visible=visible, dtype=np.float32)
-        rbm.sparsity_target, rbm.sparsity_cost = 0.05, 0.3
+        rbm.sparsity_target, rbm.sparsity_cost, rbm.eta_decay = 0.05, 0.3, "linear"
         rbm.scale = np.full(10, 2.0, dtype=np.float32)
         path = rbm.save(tmp_path / f"{visible}.npz")
         back = generative.load(path)
         assert isinstance(back, RBM) and back.visible == visible and back.k == rbm.k
-        assert (back.sparsity_target, back.sparsity_cost) == (rbm.sparsity_target, rbm.sparsity_cost)
+        assert (back.sparsity_target, back.sparsity_cost, back.eta_decay) == (0.05, 0.3, "linear")
         np.testing.assert_array_equal(back.W, rbm.W)
         np.testing.assert_array_equal(back.c, rbm.c)
         if visible == "gaussian":

@@ -57,6 +57,7 @@ from nndl.layers.base import spend
 from nndl.models.generative import GenerativeModel, epoch_reporter
 
 VISIBLE = ("bernoulli", "gaussian")
+ETA_DECAYS = ("constant", "linear")
 
 
 def sigmoid(z):
@@ -107,13 +108,19 @@ class RBM(GenerativeModel):
         The last ``labels`` visible units form one softmax group (0: none).
     seed : int
         Seeds the initial weights and every draw of training and sampling.
+    weight_cost, sparsity_target, sparsity_cost : float
+        The guide's L2 weight cost (§10) and sparsity target (§11); 0 turns a penalty off.
+    eta_decay : {"constant", "linear"}
+        The learning rate over the E epochs of a call to :meth:`fit`: constant, or
+        η_e = η (1 − e/E) in epoch e = 0 .. E−1 (η/E in the last one), which lets the
+        weights settle at the end of a short run.
     """
 
     kind = "rbm"
 
     def __init__(self, n_visible: int, n_hidden: int, visible: str = "bernoulli", k: int = 1,
                  persistent: bool = False, labels: int = 0, seed: int = 0, weight_cost: float = 2e-4,
-                 sparsity_target: float = 0.0, sparsity_cost: float = 0.0, dtype=FLOAT):
+                 sparsity_target: float = 0.0, sparsity_cost: float = 0.0, eta_decay: str = "constant", dtype=FLOAT):
         self.n_visible = validation.whole("rbm visible units", n_visible, low=1)
         self.n_hidden = validation.whole("rbm hidden units", n_hidden, low=1)
         self.visible = validation.choice("rbm visible", visible, VISIBLE)
@@ -128,6 +135,7 @@ class RBM(GenerativeModel):
         self.sparsity_target = validation.number("rbm sparsity_target", sparsity_target, low=0, high=1,
                                                  high_open=True)
         self.sparsity_cost = validation.number("rbm sparsity_cost", sparsity_cost, low=0)
+        self.eta_decay = validation.choice("rbm eta_decay", eta_decay, ETA_DECAYS)
         self._activity = None         # q: the running mean activity of the hidden units (sparsity target)
         self.seed = validation.seed("rbm seed", seed)
         self.dtype = numpy.dtype(dtype)
@@ -148,9 +156,10 @@ class RBM(GenerativeModel):
     # -- the command line ------------------------------------------------------------------------
     @classmethod
     def from_command(cls, hidden: int = 500, k: int = 1, persistent: bool = False, visible: str = "bernoulli",
-                     seed: int = 0):
-        """``rbm(500, k=1, persistent=false, visible=bernoulli)``; the visible units are the data's."""
-        model = cls(784, hidden, visible, k, persistent, seed=seed)
+                     seed: int = 0, weight_cost: float = 2e-4, eta_decay: str = "constant"):
+        """``rbm(500, k=1, persistent=false, visible=bernoulli, weight_cost=2e-4, eta_decay=constant)``;
+        the visible units are the data's."""
+        model = cls(784, hidden, visible, k, persistent, seed=seed, weight_cost=weight_cost, eta_decay=eta_decay)
         model.n_visible = None          # set from the data in fit_command
         return model
 
@@ -279,6 +288,10 @@ class RBM(GenerativeModel):
         """The guide's schedule: 0.5 for the first five epochs, then ``final`` (0.9)."""
         return 0.5 if epoch < 5 else final
 
+    def eta_at(self, e: int, epochs: int, eta: float) -> float:
+        """The learning rate of epoch e = 0 .. epochs−1 of a run: η, or η (1 − e/epochs) with linear decay."""
+        return eta * (1.0 - e / epochs) if self.eta_decay == "linear" else eta
+
     def update(self, v0, eta: float, momentum: float) -> float:
         """One mini-batch step of the recipe's update; returns the batch's reconstruction error."""
         stats = self.cd_statistics(v0)
@@ -328,13 +341,15 @@ class RBM(GenerativeModel):
             for _ in range(epochs):
                 epoch = self.epochs_done
                 mu = self.momentum_at(epoch, final_momentum)
+                eta_now = self.eta_at(len(history), epochs, eta)
                 order = order_rng.permutation(len(data))
                 error, batches = 0.0, 0
                 for i in range(0, len(order), batch_size):
-                    error += self.update(data[order[i:i + batch_size]], eta, mu)
+                    error += self.update(data[order[i:i + batch_size]], eta_now, mu)
                     batches += 1
                 self.epochs_done += 1
-                record = {"epoch": self.epochs_done, "momentum": mu, "reconstruction_error": error / batches}
+                record = {"epoch": self.epochs_done, "momentum": mu, "eta": eta_now,
+                          "reconstruction_error": error / batches}
                 record.update(self.monitor(probe, held))
                 record["seconds"] = time.perf_counter() - start
                 if not numpy.isfinite(record["reconstruction_error"]):
@@ -430,7 +445,7 @@ class RBM(GenerativeModel):
     def parts(self):
         config = {"n_visible": self.n_visible, "n_hidden": self.n_hidden, "visible": self.visible, "k": self.k,
                   "persistent": self.persistent, "labels": self.labels, "seed": self.seed,
-                  "weight_cost": self.weight_cost, "sparsity_target": self.sparsity_target,
+                  "weight_cost": self.weight_cost, "sparsity_target": self.sparsity_target, "eta_decay": self.eta_decay,
                   "sparsity_cost": self.sparsity_cost, "epochs": self.epochs_done, "sample_steps": self.sample_steps}
         arrays = {"W": to_numpy(self.W), "b": to_numpy(self.b), "c": to_numpy(self.c)}
         if self.visible == "gaussian":
@@ -444,7 +459,8 @@ class RBM(GenerativeModel):
             model = cls(config["n_visible"], config["n_hidden"], config.get("visible", "bernoulli"),
                         config.get("k", 1), config.get("persistent", False), config.get("labels", 0),
                         config.get("seed", 0), config.get("weight_cost", 2e-4),
-                        config.get("sparsity_target", 0.0), config.get("sparsity_cost", 0.0))
+                        config.get("sparsity_target", 0.0), config.get("sparsity_cost", 0.0),
+                        config.get("eta_decay", "constant"))
         except (KeyError, TypeError) as exc:
             raise NndlError(f"the rbm's config is incomplete ({exc})") from None
         if model.n_visible * model.n_hidden > 50_000_000:
