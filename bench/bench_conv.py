@@ -202,19 +202,23 @@ def gemm_shapes(net, batch_size: int) -> dict:
     return shapes
 
 
-def time_gemm(m: int, k: int, n: int, reps: int = 200) -> float:
-    """Seconds for one float32 (m, k) @ (k, n) into a preallocated output: the median of ``reps`` after warming up."""
-    rng = np.random.default_rng(0)
-    a, b = rng.standard_normal((m, k), dtype=np.float32), rng.standard_normal((k, n), dtype=np.float32)
-    out = np.empty((m, n), dtype=np.float32)
+def time_product(matmul, a, b, out, reps: int = 200) -> float:
+    """Seconds for one ``matmul(a, b, out=out)``: the median of ``reps`` after warming up (any library's matmul)."""
     for _ in range(10):
-        np.matmul(a, b, out=out)
+        matmul(a, b, out=out)
     times = []
     for _ in range(reps):
         start = time.perf_counter()
-        np.matmul(a, b, out=out)
+        matmul(a, b, out=out)
         times.append(time.perf_counter() - start)
     return float(np.median(times))
+
+
+def time_gemm(m: int, k: int, n: int, reps: int = 200) -> float:
+    """Seconds for one float32 (m, k) @ (k, n) with NumPy into a preallocated output (:func:`time_product`)."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((m, k), dtype=np.float32), rng.standard_normal((k, n), dtype=np.float32)
+    return time_product(np.matmul, a, b, np.empty((m, n), dtype=np.float32), reps)
 
 
 def gemm_floor(images: int, batch_size: int, threads: int) -> dict:

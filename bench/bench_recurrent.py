@@ -14,6 +14,13 @@ both alike; the best run of each counts.
     python bench/bench_recurrent.py --threads 1 2 --steps 100 --repeat 3
     python bench/bench_recurrent.py --task row-mnist     # lstm(128) over 28 rows of 28 pixels, batch 64
 
+``--floor`` adds the **GEMM floor** of the same step, in the same run: the step's
+matrix products alone, each timed in a tight loop with NumPy (nndl's BLAS) and with PyTorch at
+the same thread count — per time step h_{t−1} W_h (B, H)·(H, 4H) forward and δ_t W_hᵀ (B, 4H)·(4H, H)
+backward, T of each, and over the whole sequence x W_x, Σ x_tᵀ δ_t, Σ h_{t−1}ᵀ δ_t, the output
+layer's three and, for the character model, δ W_xᵀ (:func:`lstm_gemms`).  ``numpy_floor_over_torch`` above 1 means NumPy's products alone take longer
+than PyTorch's whole step: no nndl code around them can reach a ratio of 1 with that BLAS.
+
 ``--task row-mnist`` is the ``row-lstm`` preset's model (``lstm(128, sequences=false) dense(10)
 softmax``, Adam 10⁻³, batch 64; PyTorch: nn.LSTM + nn.Linear + cross-entropy), timed on random
 28×28 images (the time does not depend on the pixels), and reports seconds per epoch of 50,000
@@ -152,7 +159,55 @@ def run_torch_rows(steps: int, torch) -> float:
     return time.perf_counter() - start, time.process_time() - cpu
 
 
+def lstm_gemms(task: str) -> list[tuple[int, int, int, int]]:
+    """The LSTM step's matrix products as (count, m, k, n): (m, k) @ (k, n), ``count`` times a step.
+
+    Forward: x W_x over all T·B rows, h_{t−1} W_h at each step, the output layer h W_outᵀ (every
+    step's h for the character model, the last one for row-MNIST); backward: the output layer's
+    δ W_out and its weight gradient, δ_t W_hᵀ at each step, the weight gradients Σ x_tᵀ δ_t and
+    Σ h_{t−1}ᵀ δ_t over the sequence, and for the character model δ W_xᵀ (the embedding's gradient).
+    """
+    if task == "char":
+        b, steps, d, h, out_rows, classes = B, T, E, H, T * B, V
+    else:
+        b, steps, d, h, out_rows, classes = ROW_B, ROWS, ROWS, ROW_H, ROW_B, 10
+    rows = steps * b
+    products = [(1, rows, d, 4 * h), (steps, b, h, 4 * h), (1, out_rows, h, classes),          # forward
+                (1, out_rows, classes, h), (1, classes, out_rows, h),                         # output layer
+                (steps, b, 4 * h, h), (1, d, rows, 4 * h), (1, h, rows, 4 * h)]
+    return products + ([(1, rows, 4 * h, d)] if task == "char" else [])
+
+
+def gemm_floor(threads: int, who: str, task: str) -> dict:
+    """Milliseconds per step that the step's products alone take with NumPy or PyTorch, and the
+    best large (2048²) product's GFLOP/s with the same library and threads."""
+    from threadpoolctl import threadpool_limits
+
+    from bench_conv import time_gemm, time_product
+
+    if who == "numpy":
+        with threadpool_limits(threads, user_api="blas"):
+            parts = [count * time_gemm(m, k, n) for count, m, k, n in lstm_gemms(task)]
+            big = time_gemm(2048, 2048, 2048, reps=10)
+    else:
+        import torch
+
+        torch.set_num_threads(threads)
+
+        def time_torch(m, k, n, reps=200):
+            return time_product(torch.matmul, torch.randn(m, k), torch.randn(k, n), torch.empty(m, n), reps)
+
+        parts = [count * time_torch(m, k, n) for count, m, k, n in lstm_gemms(task)]
+        big = time_torch(2048, 2048, 2048, reps=10)
+    flops = sum(2 * count * m * k * n for count, m, k, n in lstm_gemms(task))
+    return {"ms_per_step": 1e3 * sum(parts), "sequential_ms": 1e3 * (parts[1] + parts[5]),
+            "gflop_per_step": flops / 1e9, "gemm_2048_gflops": 2 * 2048 ** 3 / big / 1e9}
+
+
 def child(args) -> None:
+    if args.child.endswith("floor"):
+        print(json.dumps(gemm_floor(args.threads[0], args.child.split("-")[0], args.task)))
+        return
     seconds, cpu = run_nndl(args.steps, args.task) if args.child == "nndl" else \
         run_torch(args.steps, args.threads[0], args.task)
     print(json.dumps({"seconds": seconds, "cpu_seconds": cpu, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -164,7 +219,9 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=60)
     p.add_argument("--repeat", type=int, default=2)
     p.add_argument("--task", choices=["char", "row-mnist"], default="char")
-    p.add_argument("--child", choices=["nndl", "torch"], help=argparse.SUPPRESS)
+    p.add_argument("--floor", action="store_true", help="also time the step's matrix products alone "
+                                                          "(NumPy and PyTorch)")
+    p.add_argument("--child", choices=["nndl", "torch", "numpy-floor", "torch-floor"], help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
         child(args)
@@ -180,6 +237,13 @@ def main() -> None:
                 result = json.loads(out.stdout.strip().splitlines()[-1])
                 if who not in best or result["seconds"] < best[who]["seconds"]:
                     best[who] = result
+        floors = {}
+        if args.floor:
+            for who in ("numpy", "torch"):
+                out = subprocess.run([sys.executable, __file__, "--child", f"{who}-floor", "--threads", str(threads),
+                                      "--task", args.task],
+                                     env=env, capture_output=True, text=True, check=True)
+                floors[who] = json.loads(out.stdout.strip().splitlines()[-1])
         per = {who: 1000 * r["seconds"] / args.steps for who, r in best.items()}
         cpu = {who: 1000 * r["cpu_seconds"] / args.steps for who, r in best.items()}
         shape = {"V": V, "E": E, "H": H, "T": T, "batch": B} if args.task == "char" else \
@@ -193,7 +257,23 @@ def main() -> None:
                           "cpu_ratio": round(cpu["nndl"] / cpu["torch"], 3),
                           "nndl_peak_rss_mb": round(best["nndl"]["peak_rss_mb"], 1),
                           "torch_peak_rss_mb": round(best["torch"]["peak_rss_mb"], 1),
+                          **floor_fields(floors, per),
                           "load_average": os.getloadavg()[0]}), flush=True)
+
+
+def floor_fields(floors: dict, per: dict) -> dict:
+    """The floor's JSON fields (none without ``--floor``): per framework the products' seconds per
+    1,000 steps and the 2048² product's GFLOP/s, and NumPy's floor against PyTorch's whole step."""
+    if not floors:
+        return {}
+    fields = {"gflop_per_step": round(floors["numpy"]["gflop_per_step"], 3)}
+    for who, f in floors.items():
+        fields[f"{who}_floor_s_per_1000"] = round(f["ms_per_step"], 2)
+        fields[f"{who}_sequential_floor_s_per_1000"] = round(f["sequential_ms"], 2)
+        fields[f"{who}_gemm_2048_gflops"] = round(f["gemm_2048_gflops"], 1)
+    fields["numpy_floor_over_torch"] = round(floors["numpy"]["ms_per_step"] / per["torch"], 3)
+    fields["nndl_over_numpy_floor"] = round(per["nndl"] / floors["numpy"]["ms_per_step"], 3)
+    return fields
 
 
 if __name__ == "__main__":

@@ -80,6 +80,10 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--average", type=float, default=0.0,
                         help="sample from a moving average of G's weights with this decay (e.g. 0.999)")
+    parser.add_argument("--smoothing", type=float, default=1.0,
+                        help="D's target for real examples (0.9: one-sided label smoothing)")
+    parser.add_argument("--minibatch-std", type=int, default=0,
+                        help="group size of a minibatch-standard-deviation feature in D (0: none)")
     parser.add_argument("--real-baseline", action="store_true")
     parser.add_argument("--save", help="keep the trained model here (.npz)")
     parser.add_argument("--eval", type=int, default=10_000, help="samples and images of the final evaluation")
@@ -93,10 +97,11 @@ def main(argv=None):
     classifier = gan_metrics.load_classifier()
     model = GAN(latent=100, k=args.k, loss=args.loss, conditional=args.conditional, hidden=args.hidden,
                 d_hidden=args.d_hidden, batchnorm=not args.no_batchnorm, activation=args.activation, seed=args.seed,
-                average=args.average)
+                average=args.average, smoothing=args.smoothing, minibatch_std=args.minibatch_std)
     spec = f"gan(latent=100, k={args.k}, loss={args.loss}, conditional={str(args.conditional).lower()}, " \
            f"hidden={args.hidden}, d_hidden={args.d_hidden}, batchnorm={str(not args.no_batchnorm).lower()}, " \
-           f"activation={args.activation}, average={args.average:g})"
+           f"activation={args.activation}, average={args.average:g}, smoothing={args.smoothing:g}, " \
+           f"minibatch_std={args.minibatch_std})"
     with open(out / f"{name}.jsonl", "w") as log:
         emit({"experiment": name, "model": spec, "train": len(x), "eta": args.eta, "d_eta": args.d_eta, "batch": args.batch,
               "minutes": args.minutes, "load_average_start": os.getloadavg(),

@@ -27,9 +27,11 @@ def _check(network, step, cost):
         assert relative_error(grad.ravel(), numerical) < 1e-6, p.name
 
 
-@pytest.mark.parametrize("conditional", [False, True])
-def test_discriminator_gradient_matches_finite_differences(conditional):
-    model = small_gan(conditional=conditional, classes=3)
+@pytest.mark.parametrize("conditional, extras", [(False, {}), (True, {}),
+                                                 (False, {"smoothing": 0.9, "minibatch_std": 2}),
+                                                 (True, {"smoothing": 0.8, "minibatch_std": 2})])
+def test_discriminator_gradient_matches_finite_differences(conditional, extras):
+    model = small_gan(conditional=conditional, classes=3, **extras)
     rng = np.random.default_rng(0)
     x, z = rng.random((4, 5)), rng.standard_normal((6, 3))
     y, y_fake = (rng.integers(0, 3, 4), rng.integers(0, 3, 6)) if conditional else (None, None)
@@ -37,17 +39,51 @@ def test_discriminator_gradient_matches_finite_differences(conditional):
            lambda: model.discriminator_step(x, z, y, y_fake))
 
 
-@pytest.mark.parametrize("loss, conditional, batchnorm", [("non_saturating", False, False), ("minimax", False, False),
-                                                          ("non_saturating", True, False),
-                                                          ("non_saturating", False, True)])
-def test_generator_gradient_through_the_discriminator(loss, conditional, batchnorm):
-    model = small_gan(loss=loss, conditional=conditional, classes=3, batchnorm=batchnorm, activation="leaky_relu")
+@pytest.mark.parametrize("loss, conditional, batchnorm, group", [
+    ("non_saturating", False, False, 0), ("minimax", False, False, 0), ("non_saturating", True, False, 0),
+    ("non_saturating", False, True, 0), ("non_saturating", False, True, 3)])
+def test_generator_gradient_through_the_discriminator(loss, conditional, batchnorm, group):
+    model = small_gan(loss=loss, conditional=conditional, classes=3, batchnorm=batchnorm, activation="leaky_relu",
+                      minibatch_std=group)
     rng = np.random.default_rng(1)
-    z = rng.standard_normal((5, 3))
-    y = rng.integers(0, 3, 5) if conditional else None
+    z = rng.standard_normal((6, 3))
+    y = rng.integers(0, 3, 6) if conditional else None
     _check(model.generator, lambda: model.generator_step(z, y), lambda: model.generator_step(z, y))
     # the generator's step leaves the discriminator's gradients empty: D does not learn from it
     assert all(p.grad is None for p in model.discriminator.params)
+
+
+def test_one_sided_label_smoothing_is_the_cross_entropy_toward_t():
+    model = small_gan(smoothing=0.9)
+    rng = np.random.default_rng(5)
+    x, z = rng.random((4, 5)), rng.standard_normal((4, 3))
+    d_real = 1 / (1 + np.exp(-model.discriminator.feedforward(x)[:, 0]))
+    d_fake = 1 / (1 + np.exp(-model.discriminator.feedforward(model.generate(z))[:, 0]))
+    expected = -(0.9 * np.log(d_real) + 0.1 * np.log(1 - d_real)).mean() - np.log(1 - d_fake).mean()
+    assert math.isclose(model.discriminator_step(x, z), expected, rel_tol=1e-9)
+
+
+def test_minibatch_std_layer_gradients_and_its_feature():
+    from nndl.gradcheck import THRESHOLD, check_gradients, check_input_gradient
+    from nndl.network import Network
+    from nndl.spec import parse_spec
+
+    net = Network(parse_spec("dense(6) tanh minibatch_std(3) dense(3) softmax", (5,)), (5,),
+                  cost="log_likelihood", dtype=np.float64, seed=1)
+    rng = np.random.default_rng(6)
+    x, y = rng.standard_normal((6, 5)), rng.integers(0, 3, 6)
+    assert max(check_gradients(net, x, y).values()) < THRESHOLD
+    assert check_input_gradient(net, x, y) < THRESHOLD
+    layer = next(l for l in net.layers if l.type == "minibatch_std")
+    a = rng.standard_normal((6, 4))
+    out = layer.forward(np.vstack([a[:3], np.repeat(a[3:4], 3, axis=0)]))
+    # s = the mean over features of the per-group standard deviation; a group of copies has s ≈ 0
+    np.testing.assert_allclose(out[:3, 4], a[:3].std(axis=0).mean(), rtol=1e-6)
+    np.testing.assert_allclose(out[3:, 4], 0.0, atol=1e-3)
+    with pytest.raises(NndlError, match=r"minibatch_std\(3\): a batch of 5 examples"):
+        layer.forward(a[:5])
+    with pytest.raises(NndlError, match="minibatch_std"):
+        GAN(latent=4, hidden=8, d_hidden=8, minibatch_std=1)
 
 
 def test_the_two_generator_losses_are_the_papers():
@@ -110,10 +146,12 @@ def test_sampling_is_reproducible_from_a_seed_and_labels_steer_a_conditional_gan
 
 
 def test_save_load_round_trip(tmp_path):
-    model = GAN(latent=4, hidden=8, d_hidden=8, conditional=True, k=2, loss="minimax", batchnorm=True, seed=1)
+    model = GAN(latent=4, hidden=8, d_hidden=8, conditional=True, k=2, loss="minimax", batchnorm=True, seed=1,
+                smoothing=0.9, minibatch_std=4)
     model.fit(np.random.default_rng(0).random((64, 784)), np.arange(64) % 10, epochs=1, batch_size=16)
     back = generative.load(model.save(tmp_path / "g.npz"))
     assert isinstance(back, GAN) and back.conditional and back.k == 2 and back.loss == "minimax"
+    assert back.smoothing == 0.9 and back.minibatch_std == 4
     assert back.batchnorm and back.generator.buffers                # batch norm's running averages kept
     np.testing.assert_array_equal(back.sample(3, np.random.default_rng(0), label=2),
                                   model.sample(3, np.random.default_rng(0), label=2))
@@ -158,7 +196,8 @@ def test_the_averaged_generator_is_the_moving_average_of_g_and_is_saved(tmp_path
 
 
 @pytest.mark.parametrize("options, message", [
-    ("k=0", "k .*must be"), ("loss=wasserstein", "loss"), ("latent=0", "latent"), ("dropout=1", "dropout")])
+    ("k=0", "k .*must be"), ("loss=wasserstein", "loss"), ("latent=0", "latent"), ("dropout=1", "dropout"),
+    ("smoothing=0.4", "smoothing"), ("minibatch_std=1", "minibatch_std")])
 def test_bad_options_are_one_line(options, message, tmp_path, capsys):
     out = tmp_path / "g.npz"
     assert main(["train", "--model", f"gan({options})", "--out", str(out)]) == 2

@@ -20,6 +20,15 @@ alternates ``k`` steps of D (each on a fresh mini-batch of real examples) with o
 network with its own optimizer (Adam with β₁ = 0.5, the usual modern recipe, or the paper's
 momentum SGD).
 
+Two remedies against a generator that draws too few kinds of example, both off by default:
+**one-sided label smoothing** (Salimans et al. 2016) asks D for σ(D(x)) = t < 1 on real examples,
+
+    C_D = (1/m) Σ [t·softplus(−D(x)) + (1 − t)·softplus(D(x)) + softplus(D(G(z)))],
+
+its gradient at a real logit σ(l) − t over m (fakes keep target 0), so D cannot grow overconfident on
+real images; and a **minibatch standard deviation** feature before D's last layer (Karras et al. 2018,
+:mod:`nndl.layers.minibatch_std`), so D sees how varied a group of examples is.
+
 The **conditional** GAN feeds the class as a one-hot vector y to both: x̃ = G([z, y]) and
 l = D([x, y]), so D judges "a real *three*", and G learns to draw the class it is asked for.
 """
@@ -70,6 +79,10 @@ class GAN(GenerativeModel):
         Units of D's first leaky-ReLU layer (its second has half as many).
     dropout : float
         Dropout rate after each of D's hidden layers.
+    smoothing : float
+        The target t ∈ (0.5, 1] of D for real examples (1: none; 0.9: one-sided label smoothing).
+    minibatch_std : int
+        0, or the group size of a minibatch-standard-deviation feature before D's output layer.
     average : float
         0, or the decay d of an exponential moving average of G's weights (0.999: about the last
         thousand G-steps) that :meth:`sample` draws from (:mod:`nndl.optim.averaging`).
@@ -83,7 +96,8 @@ class GAN(GenerativeModel):
     def __init__(self, latent: int = 100, k: int = 1, loss: str = "non_saturating", conditional: bool = False,
                  hidden: int = 512, d_hidden: int = 512, dropout: float = 0.3, inputs: int = 784,
                  output: str = "sigmoid", classes: int = 10, init: str = "lecun", batchnorm: bool = True,
-                 activation: str = "leaky_relu", seed: int = 0, dtype=numpy.float32, average: float = 0.0):
+                 activation: str = "leaky_relu", seed: int = 0, dtype=numpy.float32, average: float = 0.0,
+                 smoothing: float = 1.0, minibatch_std: int = 0):
         self.latent = validation.whole("gan latent", latent, low=1, high=100_000)
         self.k = validation.whole("gan k (discriminator steps per generator step)", k, low=1, high=1000)
         self.loss = validation.choice("gan loss", loss, LOSSES)
@@ -100,6 +114,12 @@ class GAN(GenerativeModel):
         self.batchnorm = validation.boolean("gan batchnorm", batchnorm)
         self.activation = validation.choice("gan activation", activation, ("relu", "leaky_relu"))
         self.average = check_decay(average)
+        self.smoothing = validation.number("gan smoothing (D's target for real examples)", smoothing, 0.5, 1.0,
+                                           low_open=True)
+        self.minibatch_std = validation.whole("gan minibatch_std (group size, 0 for none)", minibatch_std, low=0,
+                                              high=100_000)
+        if self.minibatch_std == 1:
+            raise NndlError("gan minibatch_std: a group is 2 or more examples (0 for none), got 1")
         self.example_shape = (self.inputs,)
         side = math.isqrt(self.inputs)
         self.image_shape = (side, side) if side * side == self.inputs else None
@@ -113,9 +133,10 @@ class GAN(GenerativeModel):
             self.generator_average = self.generator_network(dtype)
             self.generator_average.set_state(self.generator.get_state())     # θ̄ starts at θ
         drop = f"dropout({self.dropout}) " if self.dropout > 0 else ""
+        spread = f"minibatch_std({self.minibatch_std}) " if self.minibatch_std else ""
         self.discriminator = Network(parse_spec(f"{dense.format(self.d_hidden)} leaky_relu(alpha=0.2) {drop}"
                                                 f"{dense.format(self.d_hidden // 2)} leaky_relu(alpha=0.2) {drop}"
-                                                f"{dense.format(1)}",
+                                                f"{spread}{dense.format(1)}",
                                                 (d_in,)), (d_in,), seed=self.seed + 1, dtype=dtype)
 
     def generator_network(self, dtype=numpy.float32) -> Network:
@@ -130,13 +151,16 @@ class GAN(GenerativeModel):
     @classmethod
     def from_command(cls, latent: int = 100, k: int = 1, loss: str = "non_saturating", conditional: bool = False,
                      hidden: int = 512, d_hidden: int = 512, dropout: float = 0.3, batchnorm: bool = True,
-                     activation: str = "leaky_relu", seed: int = 0, average: float = 0.0):
+                     activation: str = "leaky_relu", seed: int = 0, average: float = 0.0, smoothing: float = 1.0,
+                     minibatch_std: int = 0):
         """``gan(latent=100, k=1, loss=non_saturating, conditional=false)``; G's and D's widths
         ``hidden=512, d_hidden=512``, D's ``dropout=0.3``, G's ``batchnorm=true`` and
         ``activation=leaky_relu`` (or ``relu``, the paper's); ``average=0.999`` samples from an exponential
-        moving average of G's weights (:mod:`nndl.optim.averaging`), 0 from G itself."""
+        moving average of G's weights (:mod:`nndl.optim.averaging`), 0 from G itself; ``smoothing=0.9``
+        is one-sided label smoothing, ``minibatch_std=4`` a minibatch-standard-deviation feature in D."""
         return cls(latent, k, loss, conditional, hidden, d_hidden, dropout, batchnorm=batchnorm,
-                   activation=activation, seed=seed, average=average)
+                   activation=activation, seed=seed, average=average, smoothing=smoothing,
+                   minibatch_std=minibatch_std)
 
     # -- the pieces of a step -------------------------------------------------------------------
     @property
@@ -177,9 +201,11 @@ class GAN(GenerativeModel):
         self.discriminator.zero_grad()
         logits = self.discriminator.forward(inputs, training=training)[:, 0]
         real, fake = logits[:m_real], logits[m_real:]
-        # both halves' means: C_D = mean softplus(−l_real) + mean softplus(l_fake)
-        cost = float(softplus(-real).mean() + softplus(fake).mean())
-        grad = xp.concatenate([(sigmoid(real) - 1) / m_real, sigmoid(fake) / m_fake])
+        # both halves' means: C_D = mean [t softplus(−l_real) + (1 − t) softplus(l_real)] + mean softplus(l_fake)
+        t = self.smoothing
+        real_cost = t * softplus(-real) + (1 - t) * softplus(real) if t < 1 else softplus(-real)
+        cost = float(real_cost.mean() + softplus(fake).mean())
+        grad = xp.concatenate([(sigmoid(real) - t) / m_real, sigmoid(fake) / m_fake])
         self.discriminator.backward(grad[:, None])
         return cost
 
@@ -302,7 +328,8 @@ class GAN(GenerativeModel):
         config = {"latent": self.latent, "k": self.k, "loss": self.loss, "conditional": self.conditional,
                   "hidden": self.hidden, "d_hidden": self.d_hidden, "dropout": self.dropout, "inputs": self.inputs,
                   "output": self.output, "classes": self.n_classes, "init": self.init, "batchnorm": self.batchnorm, "activation": self.activation,
-                  "seed": self.seed, "average": self.average}
+                  "seed": self.seed, "average": self.average,
+                  "smoothing": self.smoothing, "minibatch_std": self.minibatch_std}
         networks = {"generator": self.generator, "discriminator": self.discriminator}
         if self.generator_average is not None:
             networks["generator_average"] = self.generator_average
@@ -316,7 +343,8 @@ class GAN(GenerativeModel):
         missing = [n for n in names if n not in c]
         if missing:
             raise NndlError(f"{stored.path}: the gan's config lacks {', '.join(missing)}")
-        model = cls(**{n: c[n] for n in names}, average=c.get("average", 0.0))
+        model = cls(**{n: c[n] for n in names}, average=c.get("average", 0.0), smoothing=c.get("smoothing", 1.0),
+                    minibatch_std=c.get("minibatch_std", 0))
         for name in ("generator", "discriminator") + (("generator_average",) if model.average else ()):
             net, fresh = stored.network(name), getattr(model, name)
             if net.input_shape != fresh.input_shape or net.output_shape != fresh.output_shape:
