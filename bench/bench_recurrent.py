@@ -18,8 +18,11 @@ both alike; the best run of each counts.
 matrix products alone, each timed in a tight loop with NumPy (nndl's BLAS) and with PyTorch at
 the same thread count — per time step h_{t−1} W_h (B, H)·(H, 4H) forward and δ_t W_hᵀ (B, 4H)·(4H, H)
 backward, T of each, and over the whole sequence x W_x, Σ x_tᵀ δ_t, Σ h_{t−1}ᵀ δ_t, the output
-layer's three and, for the character model, δ W_xᵀ (:func:`lstm_gemms`).  ``numpy_floor_over_torch`` above 1 means NumPy's products alone take longer
-than PyTorch's whole step: no nndl code around them can reach a ratio of 1 with that BLAS.
+layer's three and, for the character model, δ W_xᵀ (:func:`lstm_gemms`).  ``numpy_floor_over_torch``
+above 1 means NumPy's products alone take longer than PyTorch's whole step: no nndl code around
+them can reach a ratio of 1 with that BLAS.  ``numpy_bound_over_torch`` adds the cell's pointwise work
+in the fewest NumPy passes, on contiguous arrays allocated once (:func:`pointwise_bound`): above 1, no
+NumPy implementation of the step can match PyTorch's.
 
 ``--task row-mnist`` is the ``row-lstm`` preset's model (``lstm(128, sequences=false) dense(10)
 softmax``, Adam 10⁻³, batch 64; PyTorch: nn.LSTM + nn.Linear + cross-entropy), timed on random
@@ -178,6 +181,69 @@ def lstm_gemms(task: str) -> list[tuple[int, int, int, int]]:
     return products + ([(1, rows, 4 * h, d)] if task == "char" else [])
 
 
+def pointwise_bound(task: str) -> float:
+    """Seconds per training step of the LSTM cell's pointwise work written in the fewest NumPy passes
+    we found, on contiguous arrays allocated once: forward z += h W_h, σ of the three gates (4 passes),
+    tanh g, c = f c + i g, h = o tanh c (11 passes); backward the equations of
+    :mod:`nndl.layers.recurrent.lstm` (22 passes) — T steps of each.
+
+    nndl's own cell makes the same passes on slices of the step's arrays, plus a few allocations; a
+    cell that NumPy runs one operation at a time cannot make many fewer.
+    """
+    b, h, steps = (B, H, T) if task == "char" else (ROW_B, ROW_H, ROWS)
+    rng = np.random.default_rng(0)
+    z, rec = (rng.standard_normal((b, 4 * h), dtype=np.float32) for _ in range(2))
+    sig, g = np.empty((b, 3 * h), np.float32), np.empty((b, h), np.float32)
+    c_prev, dh, dc = (rng.standard_normal((b, h), dtype=np.float32) for _ in range(3))
+    c, tc, out, tmp = (np.empty((b, h), np.float32) for _ in range(4))
+    d = np.empty((b, 4 * h), np.float32)
+    i, f, o = sig[:, :h], sig[:, h:2 * h], sig[:, 2 * h:]
+    d_i, d_f, d_o, d_g = d[:, :h], d[:, h:2 * h], d[:, 2 * h:3 * h], d[:, 3 * h:]
+    mul, sub = np.multiply, np.subtract
+
+    def step():
+        np.add(z, rec, out=z)
+        mul(z[:, :3 * h], 0.5, out=sig)
+        np.tanh(sig, out=sig)
+        np.add(sig, 1.0, out=sig)
+        mul(sig, 0.5, out=sig)                                  # σ(a) = ½(1 + tanh(a/2))
+        np.tanh(z[:, 3 * h:], out=g)
+        mul(f, c_prev, out=c)
+        mul(i, g, out=tmp)
+        np.add(c, tmp, out=c)
+        np.tanh(c, out=tc)
+        mul(o, tc, out=out)                                     # h_t
+        mul(dh, tc, out=d_o)
+        sub(1.0, o, out=tmp)
+        mul(tmp, o, out=tmp)
+        mul(d_o, tmp, out=d_o)                                  # δo
+        mul(tc, tc, out=tmp)
+        sub(1.0, tmp, out=tmp)
+        mul(tmp, o, out=tmp)
+        mul(tmp, dh, out=tmp)
+        np.add(dc, tmp, out=dc)                                 # ∂C/∂c
+        for gate, delta, other in ((i, d_i, g), (f, d_f, c_prev)):
+            mul(dc, other, out=delta)
+            sub(1.0, gate, out=tmp)
+            mul(tmp, gate, out=tmp)
+            mul(delta, tmp, out=delta)                          # δi, δf
+        mul(dc, i, out=d_g)
+        mul(g, g, out=tmp)
+        sub(1.0, tmp, out=tmp)
+        mul(d_g, tmp, out=d_g)                                  # δg
+        mul(dc, f, out=dc)                                      # ∂C/∂c_{t−1}
+
+    for _ in range(50):
+        step()
+    best = float("inf")
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(1000):
+            step()
+        best = min(best, (time.perf_counter() - start) / 1000)
+    return best * steps
+
+
 def gemm_floor(threads: int, who: str, task: str) -> dict:
     """Milliseconds per step that the step's products alone take with NumPy or PyTorch, and the
     best large (2048²) product's GFLOP/s with the same library and threads."""
@@ -200,8 +266,11 @@ def gemm_floor(threads: int, who: str, task: str) -> dict:
         parts = [count * time_torch(m, k, n) for count, m, k, n in lstm_gemms(task)]
         big = time_torch(2048, 2048, 2048, reps=10)
     flops = sum(2 * count * m * k * n for count, m, k, n in lstm_gemms(task))
-    return {"ms_per_step": 1e3 * sum(parts), "sequential_ms": 1e3 * (parts[1] + parts[5]),
-            "gflop_per_step": flops / 1e9, "gemm_2048_gflops": 2 * 2048 ** 3 / big / 1e9}
+    result = {"ms_per_step": 1e3 * sum(parts), "sequential_ms": 1e3 * (parts[1] + parts[5]),
+              "gflop_per_step": flops / 1e9, "gemm_2048_gflops": 2 * 2048 ** 3 / big / 1e9}
+    if who == "numpy":
+        result["pointwise_ms"] = 1e3 * pointwise_bound(task)
+    return result
 
 
 def child(args) -> None:
@@ -272,6 +341,9 @@ def floor_fields(floors: dict, per: dict) -> dict:
         fields[f"{who}_sequential_floor_s_per_1000"] = round(f["sequential_ms"], 2)
         fields[f"{who}_gemm_2048_gflops"] = round(f["gemm_2048_gflops"], 1)
     fields["numpy_floor_over_torch"] = round(floors["numpy"]["ms_per_step"] / per["torch"], 3)
+    bound = floors["numpy"]["ms_per_step"] + floors["numpy"]["pointwise_ms"]
+    fields["numpy_pointwise_bound_s_per_1000"] = round(floors["numpy"]["pointwise_ms"], 2)
+    fields["numpy_bound_over_torch"] = round(bound / per["torch"], 3)
     fields["nndl_over_numpy_floor"] = round(per["nndl"] / floors["numpy"]["ms_per_step"], 3)
     return fields
 

@@ -80,10 +80,21 @@ def test_minibatch_std_layer_gradients_and_its_feature():
     # s = the mean over features of the per-group standard deviation; a group of copies has s ≈ 0
     np.testing.assert_allclose(out[:3, 4], a[:3].std(axis=0).mean(), rtol=1e-6)
     np.testing.assert_allclose(out[3:, 4], 0.0, atol=1e-3)
-    with pytest.raises(NndlError, match=r"minibatch_std\(3\): a batch of 5 examples"):
-        layer.forward(a[:5])
+    # a batch that is not a whole number of groups ends in one smaller group (a lone row joins the one before)
+    for n, sizes in ((5, [3, 2]), (8, [3, 3, 2]), (4, [4]), (2, [2]), (1, [1])):
+        rows = rng.standard_normal((n, 4))
+        out, start = layer.forward(rows), 0
+        for size in sizes:
+            np.testing.assert_allclose(out[start:start + size, 4], rows[start:start + size].std(axis=0).mean(),
+                                       rtol=1e-6, atol=1e-4)
+            start += size
+    x_ragged, y_ragged = rng.standard_normal((7, 5)), rng.integers(0, 3, 7)
+    assert max(check_gradients(net, x_ragged, y_ragged).values()) < THRESHOLD
+    assert check_input_gradient(net, x_ragged, y_ragged) < THRESHOLD
     with pytest.raises(NndlError, match="minibatch_std"):
         GAN(latent=4, hidden=8, d_hidden=8, minibatch_std=1)
+    with pytest.raises(NndlError, match="batch size 10 is not a multiple of the group size"):
+        GAN(latent=4, hidden=8, d_hidden=8, minibatch_std=4).fit(rng.random((40, 784)), batch_size=10)
 
 
 def test_the_two_generator_losses_are_the_papers():
@@ -210,7 +221,8 @@ def test_bad_options_are_one_line(options, message, tmp_path, capsys):
 
 def test_cli_train_and_sample(tmp_path, data_root, capsys):
     out = tmp_path / "cgan.npz"
-    assert main(["train", "--model", "gan(latent=10, conditional=true, hidden=32, d_hidden=32)",
+    model = "gan(latent=10, conditional=true, hidden=32, d_hidden=32, minibatch_std=2, smoothing=0.9)"
+    assert main(["train", "--model", model,
                  "--train-size", "640", "--epochs", "1", "--out", str(out), "--json"]) == 0
     assert '"final": true' in capsys.readouterr().out.strip().splitlines()[-1]
     grid = tmp_path / "grid.png"

@@ -16,9 +16,11 @@ and backward, with c_k = Σᵢ ∂C/∂a_ki,F+1 (the group's gradients of its s,
     ∂C/∂x_kif = ∂C/∂a_kif + c_k (x_kif − μ_kf) / (F g σ_kf)
 
 (the μ terms of the derivative add up to zero over the group).  Groups never cross the real and
-fake halves of a discriminator's batch as long as each half is a multiple of ``group`` rows.
-The layer has no parameters; each example's output depends on its group, so it does not split
-over the batch.
+fake halves of a discriminator's batch as long as each half is a multiple of ``group`` rows (the
+GAN checks that before it trains).  A batch that is not a whole number of groups ends in one
+smaller group of the rows left over (a single row left over joins the group before it), so the
+last mini-batch of an epoch, or one example at a time, works too.  The layer has no parameters;
+each example's output depends on its group, so it does not split over the batch.
 """
 from __future__ import annotations
 
@@ -51,32 +53,38 @@ class MinibatchStd(Layer):
         self.output_shape, self.dtype = (self.features + 1,), dtype
         return self.output_shape
 
-    def _groups(self, n: int) -> int:
-        g = min(self.group, n)
-        if n % g:
-            raise NndlError(f"minibatch_std({self.group}): a batch of {n} examples is not a whole number of "
-                            f"groups of {g}")
-        return g
+    def _blocks(self, x):
+        """The rows of ``x`` as (k, g, F) blocks of whole groups, then at most one smaller last group."""
+        n, g = len(x), self.group
+        whole = n // g
+        if n - whole * g == 1 and whole:               # a lone row left over joins the last group
+            whole -= 1
+        cut = whole * g
+        blocks = [x[:cut].reshape(whole, g, -1)] if whole else []
+        return blocks + ([x[cut:][None]] if cut < n else [])
 
     def forward(self, x, training=False):
-        n, f = x.shape
-        g = self._groups(n)
-        blocks = x.reshape(n // g, g, f)
-        centred = blocks - blocks.mean(axis=1, keepdims=True)
-        sigma = xp.sqrt((centred * centred).mean(axis=1) + x.dtype.type(self.EPSILON))      # (N/g, F)
-        s = sigma.mean(axis=1)                                                              # (N/g,)
-        self.save(centred=centred, sigma=sigma)
-        return xp.concatenate([x, xp.repeat(s, g)[:, None]], axis=1)
+        saved, s_rows = [], []
+        for block in self._blocks(x):
+            centred = block - block.mean(axis=1, keepdims=True)
+            sigma = xp.sqrt((centred * centred).mean(axis=1) + x.dtype.type(self.EPSILON))   # (k, F)
+            saved.append((centred, sigma))
+            s_rows.append(xp.repeat(sigma.mean(axis=1), block.shape[1]))                       # s_k per row
+        self.save(blocks=saved)
+        return xp.concatenate([x, xp.concatenate(s_rows)[:, None]], axis=1)
 
     def backward(self, grad):
         saved = self.saved()
         if not self.needs_input_grad:
             return None
-        centred, sigma = saved["centred"], saved["sigma"]
-        groups, g, f = centred.shape
-        c = grad[:, f].reshape(groups, g).sum(axis=1)                                       # c_k
-        through_s = c[:, None, None] * centred / (f * g * sigma[:, None, :])
-        return grad[:, :f] + through_s.reshape(groups * g, f)
+        f, parts, row = self.features, [], 0
+        for centred, sigma in saved["blocks"]:
+            groups, g, _ = centred.shape
+            c = grad[row:row + groups * g, f].reshape(groups, g).sum(axis=1)                   # c_k
+            through_s = c[:, None, None] * centred / (f * g * sigma[:, None, :])
+            parts.append(through_s.reshape(groups * g, f))
+            row += groups * g
+        return grad[:, :f] + xp.concatenate(parts)
 
     def config(self):
         return {"type": self.type, "group": self.group}

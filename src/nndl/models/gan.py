@@ -255,6 +255,9 @@ class GAN(GenerativeModel):
                 raise NndlError(f"labels must be classes 0..{self.n_classes - 1}")
         epochs = validation.whole("epochs", epochs, low=1)
         batch_size = validation.whole("batch size", batch_size, low=1)
+        if self.minibatch_std and batch_size % self.minibatch_std:
+            raise NndlError(f"gan minibatch_std={self.minibatch_std}: the batch size {batch_size} is not a multiple "
+                            f"of the group size, so a group would mix real and generated examples")
         rng = numpy.random.default_rng(seed)
         d_opt, g_opt = self.optimizers(eta, momentum, d_eta)
         data = to_device(x, self.dtype)
