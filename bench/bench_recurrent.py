@@ -183,7 +183,7 @@ def lstm_gemms(task: str) -> list[tuple[int, int, int, int]]:
 
 def pointwise_bound(task: str) -> float:
     """Seconds per training step of the LSTM cell's pointwise work written in the fewest NumPy passes
-    we found, on contiguous arrays allocated once: forward z += h W_h, σ of the three gates (4 passes),
+    we found, on contiguous arrays allocated once: forward a = z + h W_h, σ of the three gates (4 passes),
     tanh g, c = f c + i g, h = o tanh c (11 passes); backward the equations of
     :mod:`nndl.layers.recurrent.lstm` (22 passes) — T steps of each.
 
@@ -193,6 +193,7 @@ def pointwise_bound(task: str) -> float:
     b, h, steps = (B, H, T) if task == "char" else (ROW_B, ROW_H, ROWS)
     rng = np.random.default_rng(0)
     z, rec = (rng.standard_normal((b, 4 * h), dtype=np.float32) for _ in range(2))
+    a = np.empty_like(z)
     sig, g = np.empty((b, 3 * h), np.float32), np.empty((b, h), np.float32)
     c_prev, dh, dc = (rng.standard_normal((b, h), dtype=np.float32) for _ in range(3))
     c, tc, out, tmp = (np.empty((b, h), np.float32) for _ in range(4))
@@ -202,12 +203,12 @@ def pointwise_bound(task: str) -> float:
     mul, sub = np.multiply, np.subtract
 
     def step():
-        np.add(z, rec, out=z)
-        mul(z[:, :3 * h], 0.5, out=sig)
+        np.add(z, rec, out=a)                                   # x W_x + b + h W_h
+        mul(a[:, :3 * h], 0.5, out=sig)
         np.tanh(sig, out=sig)
         np.add(sig, 1.0, out=sig)
         mul(sig, 0.5, out=sig)                                  # σ(a) = ½(1 + tanh(a/2))
-        np.tanh(z[:, 3 * h:], out=g)
+        np.tanh(a[:, 3 * h:], out=g)
         mul(f, c_prev, out=c)
         mul(i, g, out=tmp)
         np.add(c, tmp, out=c)

@@ -18,8 +18,7 @@ from nndl.layers.tied import TiedDense
 from nndl.layers.units import Maxout, PReLU, RandomizedLeakyReLU
 
 __all__ = ["ActivationLayer", "Attention", "AvgPool2D", "BatchNorm", "Bidirectional", "Conv2D", "Dense", "Dropout", "Embedding",
-           "Flatten", "GRU", "KMaxPool", "L2Pool2D", "LAYER_TYPES", "LSTM", "Layer", "MaxPool2D", "Maxout", "MinibatchStd",
-           "PReLU",
-           "Parameter", "RBF", "RandomizedLeakyReLU", "Reshape", "SPEC_NAMES", "SimpleRNN", "TiedDense",
+           "Flatten", "GRU", "KMaxPool", "L2Pool2D", "LAYER_TYPES", "LSTM", "Layer", "MaxPool2D", "Maxout",
+           "MinibatchStd", "PReLU", "Parameter", "RBF", "RandomizedLeakyReLU", "Reshape", "SPEC_NAMES", "SimpleRNN", "TiedDense",
            "TimeDistributed", "VanillaDropout",
            "layer_from_config", "no_grad", "recording", "register_layer"]
