@@ -267,7 +267,8 @@ def gemm_floor(threads: int, who: str, task: str) -> dict:
         parts = [count * time_torch(m, k, n) for count, m, k, n in lstm_gemms(task)]
         big = time_torch(2048, 2048, 2048, reps=10)
     flops = sum(2 * count * m * k * n for count, m, k, n in lstm_gemms(task))
-    result = {"ms_per_step": 1e3 * sum(parts), "sequential_ms": 1e3 * (parts[1] + parts[5]),
+    per_time_step = [seconds for seconds, (count, *_) in zip(parts, lstm_gemms(task)) if count > 1]
+    result = {"ms_per_step": 1e3 * sum(parts), "sequential_ms": 1e3 * sum(per_time_step),
               "gflop_per_step": flops / 1e9, "gemm_2048_gflops": 2 * 2048 ** 3 / big / 1e9}
     if who == "numpy":
         result["pointwise_ms"] = 1e3 * pointwise_bound(task)

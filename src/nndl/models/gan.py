@@ -203,8 +203,7 @@ class GAN(GenerativeModel):
         real, fake = logits[:m_real], logits[m_real:]
         # both halves' means: C_D = mean [t softplus(−l_real) + (1 − t) softplus(l_real)] + mean softplus(l_fake)
         t = self.smoothing
-        real_cost = t * softplus(-real) + (1 - t) * softplus(real) if t < 1 else softplus(-real)
-        cost = float(real_cost.mean() + softplus(fake).mean())
+        cost = float((t * softplus(-real) + (1 - t) * softplus(real)).mean() + softplus(fake).mean())
         grad = xp.concatenate([(sigmoid(real) - t) / m_real, sigmoid(fake) / m_fake])
         self.discriminator.backward(grad[:, None])
         return cost
