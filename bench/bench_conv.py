@@ -14,12 +14,17 @@ machine slows both alike.
     python bench/bench_conv.py                       # 50,000 images, batch 10 and 64
     python bench/bench_conv.py --images 5000 --repeat 3
     python bench/bench_conv.py --profile              # plus per-layer milliseconds against the floor
+    python bench/bench_conv.py --repeat 2 --fused --bound   # the issue 19 run: convpool, and NumPy's bound
 
 Fair controls: nndl runs at its own choice of threads (``auto``, as ``nndl train``) and at one
 thread, PyTorch at one and at two threads, all in the same run; ``ratio`` is nndl's own choice
 against PyTorch's faster setting.  The GEMM floor is the time the step's im2col matrix products
 alone take (:func:`gemm_shapes`), timed in a tight loop at one and at two BLAS threads; the
-``floor_ratio`` is nndl's epoch against the lower of the two.
+``floor_ratio`` is nndl's epoch against the lower of the two.  ``--fused`` also times nndl on the same
+net written with ``convpool`` (:class:`nndl.layers.ConvPool2D`, the book's ConvPoolLayer: conv, max-pool
+and ReLU as one layer, the rows of its product ordered by pooling window); ``--bound`` times
+:mod:`conv_lean_step`, the step in the fewest NumPy calls we found — what a NumPy program of this
+structure can reach at best.
 
 Prints one JSON line per case and the machine's float32 matmul peak.  Fields:
 ``nndl_{auto,1}_workers`` the parts each mini-batch was cut into, ``nndl_{auto,1}_epoch_s`` and
@@ -28,7 +33,10 @@ linearly scaled, when images ≠ 50,000; the best of ``--repeat`` runs each), ``
 ``floor_{1,2}_s``, ``floor_ratio``, ``nndl_gflops`` achieved (3 × the layers' forward FLOPs per
 image), ``peak_rss_mb`` of the nndl process, the CPU seconds of each (all threads; about threads × wall-clock when the machine is otherwise idle, much more
 when BLAS/OpenMP threads spin while another process holds a core) and the load average
-— on a shared machine compare runs only at a low load.
+— on a shared machine compare runs only at a low load.  With ``--fused``: ``nndl_fused_epoch_s``,
+``ratio_fused``, ``floor_ratio_fused``; with ``--bound``: ``bound_{1,2}_s`` (the lean step at one and two
+BLAS threads), ``bound_split_s`` (its two halves on two threads at once), ``bound_ratio`` (the best of
+them against PyTorch), ``bound_floor_ratio``, ``nndl_over_bound`` and ``fused_over_bound``.
 """
 from __future__ import annotations
 
@@ -46,6 +54,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 SPEC = "conv(20,5) pool(2) relu conv(40,5) pool(2) relu dense(100) relu softmax(10)"
+#: The same network with the book's ConvPoolLayer (``nndl.layers.ConvPool2D``): conv, pool and ReLU as one layer.
+FUSED_SPEC = "convpool(20,5) relu convpool(40,5) relu dense(100) relu softmax(10)"
 ETA = 0.03
 
 
@@ -69,7 +79,7 @@ def cpu_seconds() -> float:
 
 
 # --------------------------------------------------------------------------- workers
-def run_nndl(images: int, batch_size: int, threads: int, epochs: int, workers="auto") -> dict:
+def run_nndl(images: int, batch_size: int, threads: int, epochs: int, workers="auto", spec: str = SPEC) -> dict:
     sys.path.insert(0, str(REPO / "src"))
     from nndl.callbacks import GradientNorms
     from nndl.models import Classifier
@@ -79,7 +89,7 @@ def run_nndl(images: int, batch_size: int, threads: int, epochs: int, workers="a
     from nndl.trainer import Trainer
 
     x, y = load_mnist(images)
-    net = Network(parse_spec(SPEC, (1, 28, 28)), (1, 28, 28), cost="log_likelihood", seed=0)
+    net = Network(parse_spec(spec, (1, 28, 28)), (1, 28, 28), cost="log_likelihood", seed=0)
     model = Classifier(net, SGD(ETA))
     trainer = Trainer(batch_size, [GradientNorms()], threads=threads, workers=workers, verbose=False)
     seconds, cpu = [], []
@@ -133,6 +143,33 @@ def profile_nndl(images: int, batch_size: int, threads: int, steps: int = 200) -
     names = [f"{i + 1}:{layer.type}" for i, layer in enumerate(net.layers)]
     return {name: [round(1e3 * f / steps, 3), round(1e3 * b / steps, 3)]
             for name, f, b in zip(names, forward, backward)}
+
+
+def run_bound(images: int, batch_size: int, threads: int, epochs: int, split: bool) -> dict:
+    """An epoch of :mod:`conv_lean_step`'s step (the fewest NumPy calls we found), shuffled and gathered
+    as the trainer does: at ``threads`` BLAS threads, or (``split``) two halves on two threads at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_limits
+
+    sys.path.insert(0, str(REPO / "src"))
+    from conv_lean_step import LeanConvStep, SplitLeanStep
+    from nndl.network import Network
+    from nndl.spec import parse_spec
+
+    x, y = load_mnist(images)
+    net = Network(parse_spec(SPEC, (1, 28, 28)), (1, 28, 28), cost="log_likelihood", seed=0)
+    steps, rng, seconds = images // batch_size, np.random.default_rng(0), []
+    with ThreadPoolExecutor(1) as pool, threadpool_limits(1 if split else threads, user_api="blas"):
+        step = SplitLeanStep(net, batch_size, ETA, pool) if split else LeanConvStep.from_network(net, batch_size, ETA)
+        for _ in range(epochs):
+            order = rng.permutation(images)
+            start = time.perf_counter()
+            for k in range(steps):
+                idx = order[k * batch_size:(k + 1) * batch_size]
+                step.step(x[idx], y[idx])
+            seconds.append((time.perf_counter() - start) * images / (steps * batch_size))
+    return {"seconds": min(seconds)}
 
 
 def run_torch(images: int, batch_size: int, threads: int, epochs: int) -> dict:
@@ -244,10 +281,10 @@ def gemm_floor(images: int, batch_size: int, threads: int) -> dict:
     return {"seconds": total, "layers_fwd_bwd_ms": layers}
 
 
-def _worker(kind, images, batch_size, threads, epochs, workers="auto") -> dict:
-    """Run one framework in a fresh process; its result dict."""
+def _worker(kind, images, batch_size, threads, epochs, workers="auto", fused=False) -> dict:
+    """Run one framework (or the floor, the bound, the profile) in a fresh process; its result dict."""
     cmd = [sys.executable, __file__, "--worker", kind, "--images", str(images), "--batch-sizes", str(batch_size),
-           "--threads", str(threads), "--epochs", str(epochs), "--workers", str(workers)]
+           "--threads", str(threads), "--epochs", str(epochs), "--workers", str(workers)] + (["--fused"] if fused else [])
     out = subprocess.run(cmd, check=True, capture_output=True, text=True)
     return json.loads(out.stdout.strip().splitlines()[-1])
 
@@ -271,11 +308,17 @@ def main(argv=None) -> int:
                              "(auto, the default, as `nndl train`; 1: one piece)")
     parser.add_argument("--no-torch", action="store_true", help="time nndl only")
     parser.add_argument("--no-floor", action="store_true", help="skip the GEMM floor")
+    parser.add_argument("--fused", action="store_true",
+                        help="also time nndl (its own threads) on the same net written with convpool, the book's "
+                             "ConvPoolLayer (conv, pool and ReLU as one layer)")
+    parser.add_argument("--bound", action="store_true",
+                        help="also time bench/conv_lean_step.py, the step in the fewest NumPy calls we found "
+                             "(at 1 and 2 BLAS threads, and cut in two halves on two threads)")
     parser.add_argument("--profile", action="store_true",
                         help="also print milliseconds per mini-batch in each nndl layer (forward, backward) "
                              "beside that layer's GEMM floor")
     parser.add_argument("--threads", default="2", help=argparse.SUPPRESS)      # a worker's own setting
-    parser.add_argument("--worker", choices=["nndl", "torch", "profile", "floor"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=["nndl", "torch", "profile", "floor", "bound"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     batch_sizes = [int(b) for b in args.batch_sizes.split(",")]
     if args.worker:
@@ -284,9 +327,13 @@ def main(argv=None) -> int:
             print(json.dumps(profile_nndl(args.images, batch_sizes[0], threads)))
         elif args.worker == "floor":
             print(json.dumps(gemm_floor(args.images, batch_sizes[0], threads)))
+        elif args.worker == "bound":
+            split = args.workers == "2"
+            print(json.dumps(run_bound(args.images, batch_sizes[0], threads, args.epochs, split)))
         elif args.worker == "nndl":
             workers = args.workers if args.workers == "auto" else int(args.workers)
-            print(json.dumps(run_nndl(args.images, batch_sizes[0], threads, args.epochs, workers)))
+            spec = FUSED_SPEC if args.fused else SPEC
+            print(json.dumps(run_nndl(args.images, batch_sizes[0], threads, args.epochs, workers, spec)))
         else:
             print(json.dumps(run_torch(args.images, batch_sizes[0], threads, args.epochs)))
         return 0
@@ -300,9 +347,13 @@ def main(argv=None) -> int:
     for batch_size in batch_sizes:
         nndl_runs = {t: [] for t in nndl_settings}
         torch_runs = {t: [] for t in torch_settings}
+        fused_runs = []
         for _ in range(args.repeat):                 # alternate, so a change in load hits all alike
             for t in nndl_settings:
                 nndl_runs[t].append(_worker("nndl", args.images, batch_size, t, args.epochs, args.workers))
+            if args.fused:
+                fused_runs.append(_worker("nndl", args.images, batch_size, nndl_settings[0], args.epochs,
+                                          args.workers, fused=True))
             for t in torch_settings:
                 torch_runs[t].append(_worker("torch", args.images, batch_size, t, args.epochs))
         row = {"case": "ch6-conv2-relu", "batch_size": batch_size, "images": args.images}
@@ -311,6 +362,9 @@ def main(argv=None) -> int:
             row[f"nndl_{t}_epoch_s"] = round(r["seconds"], 2)
             row[f"nndl_{t}_workers"] = r["workers"]
         headline = best[nndl_settings[0]]
+        fused = min(fused_runs, key=lambda r: r["seconds"]) if fused_runs else None
+        if fused:
+            row["nndl_fused_epoch_s"] = round(fused["seconds"], 2)
         if torch_settings:
             torch_best = {t: min(r["seconds"] for r in runs) for t, runs in torch_runs.items()}
             for t, seconds in torch_best.items():
@@ -319,11 +373,27 @@ def main(argv=None) -> int:
             row.update(torch_best_threads=fastest, ratio=round(headline["seconds"] / torch_best[fastest], 3))
             for t in nndl_settings[1:]:
                 row[f"ratio_nndl_{t}"] = round(best[t]["seconds"] / torch_best[fastest], 3)
+            if fused:
+                row["ratio_fused"] = round(fused["seconds"] / torch_best[fastest], 3)
         if not args.no_floor:
             floors = {t: _worker("floor", args.images, batch_size, t, 1)["seconds"] for t in (1, 2)}
             floor = min(floors.values())
             row.update(floor_1_s=round(floors[1], 2), floor_2_s=round(floors[2], 2),
                        floor_ratio=round(headline["seconds"] / floor, 2))
+            if fused:
+                row["floor_ratio_fused"] = round(fused["seconds"] / floor, 2)
+        if args.bound:
+            bounds = {f"bound_{t}_s": _worker("bound", args.images, batch_size, t, max(2, args.epochs), 1)["seconds"]
+                      for t in (1, 2)}
+            bounds["bound_split_s"] = _worker("bound", args.images, batch_size, 1, max(2, args.epochs), 2)["seconds"]
+            bound = min(bounds.values())
+            row.update({k: round(v, 2) for k, v in bounds.items()}, nndl_over_bound=round(headline["seconds"] / bound, 2))
+            if fused:
+                row["fused_over_bound"] = round(fused["seconds"] / bound, 2)
+            if torch_settings:
+                row["bound_ratio"] = round(bound / torch_best[fastest], 3)
+            if not args.no_floor:
+                row["bound_floor_ratio"] = round(bound / floor, 2)
         if args.images != 50000:
             row["nndl_epoch_s_50k"] = round(headline["seconds"] * scale, 1)
         row.update(nndl_gflops=round(headline["flops"] / headline["seconds"] / 1e9, 1),

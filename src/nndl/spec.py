@@ -13,6 +13,8 @@ activation.  The layers of nndl itself:
 =========================================  ===============================================
 ``conv(filters, kernel[, stride][, pad])``  :class:`~nndl.layers.Conv2D`; kernel ``5`` or ``3x5``;
                                             ``pad=valid|same|full|N``; ``init=NAME``; ``bias=false``
+``convpool(filters, kernel[, pool])``       :class:`~nndl.layers.ConvPool2D`, the book's ConvPoolLayer: conv,
+                                            max-pool (2 by default) and the activation after it, as one layer
 ``pool(size[, stride])``, ``maxpool(..)``   max-pooling (``strict=true``: windows must tile the map)
 ``avgpool(..)``, ``l2pool(..)``             average and L2 pooling
 ``flatten``, ``reshape(d1, d2, ..)``        change the shape of each example
@@ -38,7 +40,7 @@ activation.  The layers of nndl itself:
 Rules:
 
 * an activation right after a layer that applies one itself (``fuses_activation``:
-  ``conv(..)``, ``dense(..)``) becomes that layer's own activation — the dense layer then
+  ``conv(..)``, ``convpool(..)``, ``dense(..)``) becomes that layer's own activation — the dense layer then
   shows the four backprop equations; anywhere else (after pooling, batch norm, ...) it
   is a layer of its own.  A conv or dense layer with no activation after it is linear;
 * a ``flatten`` is put in automatically before a layer that needs flat input (dense) —

@@ -19,6 +19,7 @@ Layer by layer (W, b, γ, β, μ_run, σ²_run are the trained arrays, stored as
 dense           Gemm(x, W, b, transB=1) = x Wᵀ + b, then σ
 tied_dense      Gemm(x, W_source, b) = x W + b (the source layer's W, shared), then σ
 conv            Conv(x, W, b; strides, pads = the layer's own top/left/bottom/right zeros), σ
+convpool        Conv as for conv, MaxPool(pool size, strides = pool size), then σ
 maxpool         MaxPool(kernel, strides)            (floor: a ragged edge is dropped, as in nndl)
 avgpool         AveragePool(kernel, strides)
 l2pool          LpPool(p = 2): √(Σ x²) over each window
@@ -159,13 +160,22 @@ def _tied_dense(g, x, layer, where):
 
 
 def _conv(g, x, layer, where):
+    return _activation(g, _conv_z(g, x, layer, where), layer.activation)
+
+
+def _conv_z(g, x, layer, where):
     pt, pb, pl, pr = layer.pads
     inputs = [x, g.weight(f"{where}_W", layer.W.value)]
     if layer.use_bias:
         inputs.append(g.weight(f"{where}_b", layer.b.value))
-    z = g.node("Conv", inputs, f"{where}_conv", kernel_shape=list(layer.kernel_size), strides=list(layer.stride),
-               pads=[pt, pl, pb, pr])
-    return _activation(g, z, layer.activation)
+    return g.node("Conv", inputs, f"{where}_conv", kernel_shape=list(layer.kernel_size), strides=list(layer.stride),
+                  pads=[pt, pl, pb, pr])
+
+
+def _conv_pool(g, x, layer, where):
+    z = _conv_z(g, x, layer, where)
+    m = g.node("MaxPool", [z], f"{where}_maxpool", kernel_shape=list(layer.pool_size), strides=list(layer.pool_size))
+    return _activation(g, m, layer.activation)
 
 
 def _pool(op: str, **extra):
@@ -209,7 +219,7 @@ def _network(g, x, layer, where):
 
 #: Layer type → the function that adds its nodes: ``export(graph, x, layer, where) -> output name``.
 EXPORTERS = {
-    "dense": _dense, "tied_dense": _tied_dense, "conv": _conv,
+    "dense": _dense, "tied_dense": _tied_dense, "conv": _conv, "convpool": _conv_pool,
     "maxpool": _pool("MaxPool"), "avgpool": _pool("AveragePool"), "l2pool": _pool("LpPool", p=2),
     "batchnorm": _batchnorm, "dropout": _dropout, "flatten": _flatten, "reshape": _reshape,
     "activation": _standalone_activation, "network": _network,

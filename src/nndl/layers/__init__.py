@@ -5,6 +5,7 @@ from nndl.layers.base import (LAYER_TYPES, SPEC_NAMES, Layer, Parameter, layer_f
                               register_layer)
 from nndl.layers.batchnorm import BatchNorm
 from nndl.layers.conv import Conv2D
+from nndl.layers.conv_pool import ConvPool2D
 from nndl.layers.dense import Dense
 from nndl.layers.dropout import Dropout, VanillaDropout
 from nndl.layers.embedding import Embedding
@@ -17,7 +18,7 @@ from nndl.layers.recurrent import GRU, LSTM, Bidirectional, SimpleRNN, TimeDistr
 from nndl.layers.tied import TiedDense
 from nndl.layers.units import Maxout, PReLU, RandomizedLeakyReLU
 
-__all__ = ["ActivationLayer", "Attention", "AvgPool2D", "BatchNorm", "Bidirectional", "Conv2D", "Dense", "Dropout", "Embedding",
+__all__ = ["ActivationLayer", "Attention", "AvgPool2D", "BatchNorm", "Bidirectional", "Conv2D", "ConvPool2D", "Dense", "Dropout", "Embedding",
            "Flatten", "GRU", "KMaxPool", "L2Pool2D", "LAYER_TYPES", "LSTM", "Layer", "MaxPool2D", "Maxout",
            "MinibatchStd", "PReLU", "Parameter", "RBF", "RandomizedLeakyReLU", "Reshape", "SPEC_NAMES", "SimpleRNN", "TiedDense",
            "TimeDistributed", "VanillaDropout",

@@ -38,7 +38,8 @@ input with the channels (and the kernel's width) contiguous, which makes buildin
 transposed matrix colsᵀ (K, N·Ho·Wo) is built instead, which reads whole image rows
 at a time.  Any input layout works; only the speed differs.  Large mini-batches are
 cut into blocks of examples so each block's ``cols`` stays in the CPU cache
-(:data:`BLOCK_BYTES`).
+(:data:`BLOCK_BYTES`).  :class:`~nndl.layers.ConvPool2D` (``conv_pool.py``) is this layer with
+max-pooling after it, its rows ordered by pooling window instead.
 """
 from __future__ import annotations
 
@@ -83,6 +84,13 @@ def check_image_batch(x, input_shape, label: str) -> None:
     if x.ndim != 4 or tuple(x.shape[1:]) != tuple(input_shape):
         raise NndlError(f"{label} expects a batch of shape (N, {', '.join(map(str, input_shape))}), "
                         f"got {tuple(x.shape)}")
+
+
+def spec_padding(pad):
+    """A spec word's ``pad`` option, checked: valid, same, full or an int."""
+    if isinstance(pad, str) and pad.strip().lower() not in PADDINGS:
+        raise NndlError(f"pad must be valid, same, full or an int, got {pad!r}")
+    return pad
 
 
 def receptive_fields(x, kh: int, kw: int, sh: int, sw: int, ho: int, wo: int, channels_first: bool):
@@ -168,9 +176,7 @@ class Conv2D(Layer):
     def from_spec(cls, filters, kernel, stride=1, pad="valid", *, init="default", bias=True, activation="linear"):
         """``conv(filters, kernel[, stride][, pad], init=NAME, bias=false)``; kernel ``5`` or ``3x5``,
         pad ``valid``, ``same``, ``full`` or a number; linear unless an activation word follows."""
-        if isinstance(pad, str) and pad.strip().lower() not in PADDINGS:
-            raise NndlError(f"pad must be valid, same, full or an int, got {pad!r}")
-        return cls(filters, kernel, stride=stride, padding=pad, activation=activation, init=init,
+        return cls(filters, kernel, stride=stride, padding=spec_padding(pad), activation=activation, init=init,
                    use_bias=validation.boolean("bias", bias))
 
     def spec_args(self):
@@ -218,7 +224,9 @@ class Conv2D(Layer):
                             f"{(c, h, w)}: the padded size {hp}x{wp} minus the kernel {kh}x{kw} must be a "
                             f"multiple of the stride")
         ho, wo = (hp - kh) // sh + 1, (wp - kw) // sw + 1
-        self.input_shape, self.output_shape, self.dtype = (c, h, w), (self.filters, ho, wo), dtype
+        # conv_shape: the maps z (F, Ho, Wo); the output too, unless the layer pools them (ConvPool2D)
+        self.input_shape, self.dtype = (c, h, w), dtype
+        self.conv_shape = self.output_shape = (self.filters, ho, wo)
         fan_in, fan_out = c * kh * kw, self.filters * kh * kw
         self.W = self.add_param("W", (self.filters, c, kh, kw),
                                 lambda s: self.init.weights(s, fan_in, fan_out, rng, dtype), regularize=True)
@@ -258,7 +266,7 @@ class Conv2D(Layer):
 
     def _blocks(self, n: int, dtype) -> list[tuple[int, int]]:
         """Example ranges [lo, hi) with at most about BLOCK_BYTES of cols each (usually one block)."""
-        _, ho, wo = self.output_shape
+        _, ho, wo = self.conv_shape
         per_example = ho * wo * self.fan_in * dtype.itemsize
         count = max(1, min(n, -(-n * per_example // BLOCK_BYTES)))
         bounds = [n * k // count for k in range(count + 1)]
@@ -274,29 +282,26 @@ class Conv2D(Layer):
         Δᵀ cols gives ∂C/∂b = Σ_rows Δ in its last column — no separate passes.
         """
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
-        _, ho, wo = self.output_shape
-        view = receptive_fields(xb, kh, kw, sh, sw, ho, wo, self.channels_first)
-        k, extra, rows = self.fan_in, int(self.use_bias), len(xb) * ho * wo
+        _, ho, wo = self.conv_shape
+        return self._copy_cols(receptive_fields(xb, kh, kw, sh, sw, ho, wo, self.channels_first))
+
+    def _copy_cols(self, view):
+        """``view`` (the receptive fields, rows first or, channels-first, columns first) copied into the
+        kept cols buffer as the matrix :meth:`_cols` describes, with the column of ones for the bias."""
+        k, extra = self.fan_in, int(self.use_bias)
+        rows = view.size // k
         size = (k + extra) * rows
         flat = self.scratch.get("cols")
-        if flat is None or flat.size < size or flat.dtype != xb.dtype:
-            flat = self.scratch["cols"] = xp.empty(size, dtype=xb.dtype)
+        if flat is None or flat.size < size or flat.dtype != view.dtype:
+            flat = self.scratch["cols"] = xp.empty(size, dtype=view.dtype)
         if self.channels_first:
             mat = flat[:size].reshape(k + extra, rows)
             mat[:k].reshape(view.shape)[...] = view                     # the im2col copy
             if extra:
                 mat[k] = 1
             return mat.T
-        cached = self.scratch.get("cols_view")
-        if cached is None or cached[0] is not flat or cached[1] != rows:    # (as_strided is slow to call)
-            mat = flat[:size].reshape(rows, k + extra)
-            row, item = mat.strides                 # its first K columns, viewed as (Nb, Ho, Wo, kh, kw, C):
-            c = self.input_shape[0]
-            dest = xp.lib.stride_tricks.as_strided(
-                mat, shape=view.shape, strides=(ho * wo * row, wo * row, row, kw * c * item, c * item, item))
-            cached = self.scratch["cols_view"] = flat, rows, mat, dest
-        _, _, mat, dest = cached
-        dest[...] = view                                                # the im2col copy
+        mat = flat[:size].reshape(rows, k + extra)
+        mat[:, :k].reshape(view.shape)[...] = view      # the im2col copy (reshape only splits axes: a view)
         if extra:
             mat[:, k] = 1
         return mat
@@ -351,12 +356,23 @@ class Conv2D(Layer):
         if delta.ndim == 4:
             delta = self._rows(delta)
         kept = self.saved()
+        self._weight_gradients(kept, delta)
+        if not self.needs_input_grad:
+            return None
+        return self._input_gradient(delta, len(kept["xpad"]))
+
+    def _block_rows(self, delta, lo: int, hi: int):
+        """The rows of Δ that belong to examples lo..hi, in the row order of their cols."""
+        rows = self.conv_shape[1] * self.conv_shape[2]
+        return delta[lo * rows:hi * rows]
+
+    def _weight_gradients(self, kept, delta) -> None:
+        """∂C/∂Wm = Δᵀ cols and ∂C/∂b = Σ_rows Δ into the parameters, block by block of examples."""
         xpad = kept["xpad"]
-        n, rows = len(xpad), self.output_shape[1] * self.output_shape[2]
         gw = None
-        for lo, hi in self._blocks(n, xpad.dtype):
+        for lo, hi in self._blocks(len(xpad), xpad.dtype):
             cols = kept["cols"] if kept["cols"] is not None else self._cols(xpad[lo:hi])
-            d = delta[lo * rows:hi * rows]
+            d = self._block_rows(delta, lo, hi)
             part = cols.T @ d if self.channels_first else d.T @ cols      # (K [+ 1], F) or (F, K [+ 1])
             if gw is None:
                 gw = part
@@ -372,9 +388,6 @@ class Conv2D(Layer):
             self.W.add_grad(xp.ascontiguousarray(gw).reshape(f, c, kh, kw))
         else:
             self.W.add_grad(xp.ascontiguousarray(gw.reshape(f, kh, kw, c).transpose(0, 3, 1, 2)))
-        if not self.needs_input_grad:
-            return None
-        return self._input_gradient(delta, n)
 
     def _band(self, span: int, width: int, dtype):
         """The banded weight matrix T (span·F, kh·width·C) of :meth:`_input_gradient`:
@@ -419,7 +432,7 @@ class Conv2D(Layer):
         fastest J, or within 6% of it, for the book's conv layers at batches 10 to 64 (README, "Benchmarks").
         """
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
-        f, ho, wo = self.output_shape
+        f, ho, wo = self.conv_shape
         c, h, w = self.input_shape
         pt, pb, pl, pr = self.pads
         dx = xp.zeros((n, h + pt + pb, w + pl + pr, c), dtype=delta.dtype)
@@ -457,6 +470,6 @@ class Conv2D(Layer):
         """2 · N · Ho · Wo · F · C · kh · kw: the im2col product."""
         if self.output_shape is None:
             return 0.0
-        f, ho, wo = self.output_shape
+        f, ho, wo = self.conv_shape
         kh, kw = self.kernel_size
         return 2.0 * batch_size * ho * wo * f * self.input_shape[0] * kh * kw

@@ -75,7 +75,7 @@ def _scatter(part, outs, accumulate):
             out[...] = part
 
 
-def _first_max_routing(views, vmax, grad, outs, accumulate=False, hit=None):
+def _first_max_routing(views, vmax, grad, outs, accumulate=False, hit=None, rest=None):
     """Route ``grad`` to the first of ``views`` that equals ``vmax``: out_k = grad where view k is
     the first maximum, else 0 (all arrays of one shape; ``outs`` are written or, with
     ``accumulate``, added to).
@@ -84,9 +84,11 @@ def _first_max_routing(views, vmax, grad, outs, accumulate=False, hit=None):
     handed out; the last position takes whatever is left.  So the first position holding
     the maximum takes all of it, later ties get 0, and every window passes its gradient
     to exactly one position — with float 0/1 masks and multiplications only (for a
-    window of two: 3 array operations).
+    window of two: 3 array operations).  ``hit`` and ``rest`` are optional scratch arrays
+    shaped like ``vmax`` (for the mask and the gradient not yet handed out).
     """
     hit = xp.empty_like(vmax) if hit is None else hit    # scratch for the 0/1 mask
+    buffer = rest
     last = len(views) - 1
     rest, given = grad, None                  # given: what the previous position took
     for k, (view, out) in enumerate(zip(views, outs)):
@@ -98,7 +100,7 @@ def _first_max_routing(views, vmax, grad, outs, accumulate=False, hit=None):
                 xp.subtract(rest, given, out=target)
         else:
             if given is not None:
-                rest = rest - given
+                rest = rest - given if buffer is None else xp.subtract(rest, given, out=buffer)
             xp.equal(view, vmax, out=hit)     # 1.0 where this position holds the maximum
             xp.multiply(rest, hit, out=target)
             given = target

@@ -39,7 +39,7 @@ def first_filters(network) -> dict | None:
         if w is None:
             continue
         w = to_numpy(w.value).astype(numpy.float64)
-        if layer.type == "conv":
+        if layer.type in ("conv", "convpool"):
             images = w[:MAX_FILTERS, 0]
         elif w.ndim == 2 and w.shape[1] == 784:
             images = w[:MAX_FILTERS].reshape(-1, 28, 28)
