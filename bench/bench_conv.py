@@ -104,7 +104,7 @@ def run_nndl(images: int, batch_size: int, threads: int, epochs: int, workers="a
             "training_cost": trainer.history.records[-1]["training_cost"], "workers": trainer.batch_parts(threads)}
 
 
-def profile_nndl(images: int, batch_size: int, threads: int, steps: int = 200) -> dict:
+def profile_nndl(images: int, batch_size: int, threads: int, steps: int = 200, spec: str = SPEC) -> dict:
     """Milliseconds per mini-batch in each layer's forward and backward (where the time goes)."""
     sys.path.insert(0, str(REPO / "src"))
     from nndl.backend import auto_threads, blas_threads
@@ -112,7 +112,7 @@ def profile_nndl(images: int, batch_size: int, threads: int, steps: int = 200) -
     from nndl.spec import parse_spec
 
     x, y = load_mnist(images)
-    net = Network(parse_spec(SPEC, (1, 28, 28)), (1, 28, 28), cost="log_likelihood", seed=0)
+    net = Network(parse_spec(spec, (1, 28, 28)), (1, 28, 28), cost="log_likelihood", seed=0)
     if threads == "auto":                          # the trainer's choice of BLAS threads (in one piece)
         threads = auto_threads(net.forward_flops(batch_size))
     for i, layer in enumerate(net.layers):        # as Network._backward: no ∂C/∂x out of the first layer
@@ -324,7 +324,8 @@ def main(argv=None) -> int:
     if args.worker:
         threads = _thread_setting(args.threads)
         if args.worker == "profile":
-            print(json.dumps(profile_nndl(args.images, batch_sizes[0], threads)))
+            spec = FUSED_SPEC if args.fused else SPEC
+            print(json.dumps(profile_nndl(args.images, batch_sizes[0], threads, spec=spec)))
         elif args.worker == "floor":
             print(json.dumps(gemm_floor(args.images, batch_sizes[0], threads)))
         elif args.worker == "bound":
@@ -406,12 +407,14 @@ def main(argv=None) -> int:
         if args.profile:
             images = min(args.images, 10000)
             threads = nndl_settings[0]
-            layers = _worker("profile", images, batch_size, threads, 1)
             floor = _worker("floor", images, batch_size, 1, 1)["layers_fwd_bwd_ms"]
-            total = sum(f + b for f, b in layers.values())
-            print(json.dumps({"case": "profile", "batch_size": batch_size, "threads": threads,
-                              "ms_per_batch": round(total, 3), "layers_fwd_bwd_ms": layers,
-                              "floor_1_thread_fwd_bwd_ms": floor}), flush=True)
+            for fused in [False, True][:1 + args.fused]:
+                layers = _worker("profile", images, batch_size, threads, 1, fused=fused)
+                total = sum(f + b for f, b in layers.values())
+                print(json.dumps({"case": "profile", "net": "convpool" if fused else "conv pool relu",
+                                  "batch_size": batch_size, "threads": threads,
+                                  "ms_per_batch": round(total, 3), "layers_fwd_bwd_ms": layers,
+                                  "floor_1_thread_fwd_bwd_ms": floor}), flush=True)
     return 0
 
 
