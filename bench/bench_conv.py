@@ -68,6 +68,15 @@ def load_mnist(n: int):
     return x.astype(np.float32) / 255.0, y.astype(np.int64)
 
 
+def chapter6_net(spec: str = SPEC):
+    """The benchmark's network, built from ``spec`` for MNIST images (seed 0, float32)."""
+    sys.path.insert(0, str(REPO / "src"))
+    from nndl.network import Network
+    from nndl.spec import parse_spec
+
+    return Network(parse_spec(spec, (1, 28, 28)), (1, 28, 28), cost="log_likelihood", seed=0)
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
 
@@ -83,13 +92,11 @@ def run_nndl(images: int, batch_size: int, threads: int, epochs: int, workers="a
     sys.path.insert(0, str(REPO / "src"))
     from nndl.callbacks import GradientNorms
     from nndl.models import Classifier
-    from nndl.network import Network
     from nndl.optim import SGD
-    from nndl.spec import parse_spec
     from nndl.trainer import Trainer
 
     x, y = load_mnist(images)
-    net = Network(parse_spec(spec, (1, 28, 28)), (1, 28, 28), cost="log_likelihood", seed=0)
+    net = chapter6_net(spec)
     model = Classifier(net, SGD(ETA))
     trainer = Trainer(batch_size, [GradientNorms()], threads=threads, workers=workers, verbose=False)
     seconds, cpu = [], []
@@ -108,11 +115,9 @@ def profile_nndl(images: int, batch_size: int, threads: int, steps: int = 200, s
     """Milliseconds per mini-batch in each layer's forward and backward (where the time goes)."""
     sys.path.insert(0, str(REPO / "src"))
     from nndl.backend import auto_threads, blas_threads
-    from nndl.network import Network
-    from nndl.spec import parse_spec
 
     x, y = load_mnist(images)
-    net = Network(parse_spec(spec, (1, 28, 28)), (1, 28, 28), cost="log_likelihood", seed=0)
+    net = chapter6_net(spec)
     if threads == "auto":                          # the trainer's choice of BLAS threads (in one piece)
         threads = auto_threads(net.forward_flops(batch_size))
     for i, layer in enumerate(net.layers):        # as Network._backward: no ∂C/∂x out of the first layer
@@ -154,11 +159,9 @@ def run_bound(images: int, batch_size: int, threads: int, epochs: int, split: bo
 
     sys.path.insert(0, str(REPO / "src"))
     from conv_lean_step import LeanConvStep, SplitLeanStep
-    from nndl.network import Network
-    from nndl.spec import parse_spec
 
     x, y = load_mnist(images)
-    net = Network(parse_spec(SPEC, (1, 28, 28)), (1, 28, 28), cost="log_likelihood", seed=0)
+    net = chapter6_net()
     steps, rng, seconds = images // batch_size, np.random.default_rng(0), []
     with ThreadPoolExecutor(1) as pool, threadpool_limits(1 if split else threads, user_api="blas"):
         step = SplitLeanStep(net, batch_size, ETA, pool) if split else LeanConvStep.from_network(net, batch_size, ETA)
@@ -264,10 +267,8 @@ def gemm_floor(images: int, batch_size: int, threads: int) -> dict:
     sys.path.insert(0, str(REPO / "src"))
     from threadpoolctl import threadpool_limits
 
-    from nndl.network import Network
-    from nndl.spec import parse_spec
 
-    net = Network(parse_spec(SPEC, (1, 28, 28)), (1, 28, 28), cost="log_likelihood", seed=0)
+    net = chapter6_net()
     steps = images / batch_size
     layers, total = {}, 0.0
     with threadpool_limits(threads, user_api="blas"):

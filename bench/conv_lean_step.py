@@ -28,21 +28,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from nndl.layers.conv_pool import pooled_receptive_fields
+
 K = 5          # kernel width of both conv layers
 C1, C2, HID, OUT = 20, 40, 100, 10
-
-
-def _windows(x, n_strides, h_stride, w_stride, channel_stride, kernel_first: bool, c: int, half: int):
-    """The receptive fields of a 2×2-pooled valid 5×5 conv as a strided view.
-
-    v[p, q, n, i', j', kp, kq, c] = x[n, 2i' + p + kp, 2j' + q + kq, c]   (kernel_first=False), or
-    v[kp, kq, c, p, q, n, i', j'] (kernel_first=True: the rows of colsᵀ).
-    """
-    outer = (2, 2, x.shape[0], half, half)
-    outer_s = (h_stride, w_stride, n_strides, 2 * h_stride, 2 * w_stride)
-    inner, inner_s = (K, K, c), (h_stride, w_stride, channel_stride)
-    shape, strides = (inner + outer, inner_s + outer_s) if kernel_first else (outer + inner, outer_s + inner_s)
-    return np.lib.stride_tricks.as_strided(x, shape=shape, strides=strides, writeable=False)
 
 
 class LeanConvStep:
@@ -141,14 +130,13 @@ class LeanConvStep:
     def gradient(self, x, labels) -> None:
         """Forward and backward on images ``x`` (n, 1, 28, 28) and integer ``labels`` (n,): ∂C/∂θ into ``grad``."""
         n, w, g = self.n, self.w, self.g
-        s = x.strides
-        view = _windows(x, s[0], s[2], s[3], s[1], True, 1, 12)
+        view = pooled_receptive_fields(x, (K, K), (1, 1), (2, 2), (12, 12), channels_first=True)
         self.cols1[:-1].reshape(view.shape)[...] = view                       # im2col, conv 1
         np.matmul(self.cols1.T, w["w1"].T, out=self.z1.reshape(-1, C1))
         a1 = self.a1.reshape(-1, C1)
         self._pool_relu(self.z1, a1)
-        s = self.a1.strides
-        view = _windows(self.a1, s[0], s[1], s[2], s[3], False, C1, 4)
+        view = pooled_receptive_fields(self.a1.transpose(0, 3, 1, 2), (K, K), (1, 1), (2, 2), (4, 4),
+                                       channels_first=False)
         self.cols2[:, :-1].reshape(view.shape)[...] = view                    # im2col, conv 2
         np.matmul(self.cols2, w["w2"].T, out=self.z2.reshape(-1, C2))
         a2, z2 = self.a2[:, :-1].reshape(n, 16, C2), self.z2.reshape(4, n, 16, C2)     # (views: no copies)

@@ -141,10 +141,6 @@ class ConvPool2D(Conv2D):
         self.save(xpad=xpad, cols=cols if len(blocks) == 1 else None, z=z, m=m, a=a)
         return self._nchw(a, n)
 
-    def _nchw(self, rows, n):
-        _, uo, vo = self.output_shape
-        return rows.reshape(n, uo, vo, self.filters).transpose(0, 3, 1, 2)
-
     def backward(self, grad_a):
         """∂C/∂m = ∂C/∂a ⊙ σ'(m), then :meth:`backward_delta`."""
         kept = self.peek()
